@@ -1,0 +1,5 @@
+from . import outbound_dialer_server
+from . import outbound_agent
+from . import outbound_campaign
+from . import outbound_contact
+from . import outbound_call

@@ -1,0 +1,61 @@
+import re
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+# An Asterisk channel such as PJSIP/1001, SIP/alice or Local/1001@agents: it is written into AMI
+# headers, so nothing outside this shape may reach it.
+AGENT_CHANNEL = re.compile(r"^[A-Za-z][A-Za-z0-9]*/[A-Za-z0-9_.@+-]+$")
+
+
+class OutboundAgent(models.Model):
+    _name = "outbound.agent"
+    _description = "Outbound Call Agent"
+    _order = "name, id"
+
+    user_id = fields.Many2one("res.users", required=True, ondelete="cascade", index=True)
+    name = fields.Char(related="user_id.name", store=True)
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
+    channel = fields.Char(required=True, help="The agent's phone as Asterisk names it, e.g. PJSIP/1001.")
+    state = fields.Selection(
+        [
+            ("offline", "Offline"),
+            ("ready", "Ready"),
+            ("paused", "Paused"),
+            ("ringing", "Ringing"),
+            ("on_call", "On call"),
+            ("wrap_up", "Wrap-up"),
+        ],
+        default="offline",
+        required=True,
+        index=True,
+    )
+    pause_reason = fields.Char()
+    current_call_id = fields.Many2one("outbound.call", ondelete="set null")
+    state_changed_at = fields.Datetime(default=fields.Datetime.now)
+    campaign_ids = fields.Many2many(
+        "outbound.campaign",
+        "outbound_campaign_agent_rel",
+        "agent_id",
+        "campaign_id",
+        string="Campaigns",
+    )
+
+    _sql_constraints = [
+        ("user_uniq", "UNIQUE(user_id)", "This user already is an agent."),
+    ]
+
+    @api.constrains("channel")
+    def _check_channel(self):
+        for agent in self:
+            if not AGENT_CHANNEL.match(agent.channel or ""):
+                raise ValidationError(
+                    self.env._(
+                        "%r is not an Asterisk channel: write it as TECHNOLOGY/resource, "
+                        "e.g. PJSIP/1001 (letters, digits and . _ @ + - only).",
+                        agent.channel,
+                    )
+                )

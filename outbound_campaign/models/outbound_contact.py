@@ -1,0 +1,134 @@
+import re
+
+import phonenumbers
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools.sql import create_index
+
+from odoo.addons.base.models.res_partner import _tz_get
+from odoo.addons.phone_validation.tools import phone_validation
+
+# Names and numbers end up in AMI headers, CSV exports and the agent's screen: control characters
+# (CR, LF, NUL, ...) have no business in any of them.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+TEXT_FIELDS = ("firstname", "lastname", "enterprise", "phone", "address")
+
+
+class OutboundContact(models.Model):
+    _name = "outbound.contact"
+    _description = "Contact to be Called"
+    _order = "campaign_id, id"
+
+    campaign_id = fields.Many2one("outbound.campaign", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="campaign_id.company_id", store=True, index=True)
+    firstname = fields.Char()
+    lastname = fields.Char()
+    enterprise = fields.Char()
+    phone = fields.Char(required=True, help="The number as it was given.")
+    phone_e164 = fields.Char(
+        "Phone (E.164)",
+        compute="_compute_phone_e164",
+        store=True,
+        readonly=False,
+        index=True,
+        help="The number in international E.164 form, as it is dialled and compared for duplicates.",
+    )
+    address = fields.Char()
+    extra_data = fields.Json(help="Imported columns not mapped to a field, shown to the agent.")
+    partner_id = fields.Many2one("res.partner", ondelete="set null", index="btree_not_null")
+    tz = fields.Selection(
+        _tz_get, string="Timezone", help="Empty: derived from the number, else the campaign's."
+    )
+    state = fields.Selection(
+        [
+            ("pending", "To call"),
+            ("in_progress", "In progress"),
+            ("done", "Done"),
+            ("failed", "Failed"),
+            ("dnc", "Do not call"),
+            ("cancelled", "Cancelled"),
+        ],
+        default="pending",
+        required=True,
+        index=True,
+    )
+    attempt_count = fields.Integer("Attempts", default=0, readonly=True)
+    next_attempt_at = fields.Datetime("Next attempt", help="Empty: as soon as possible.")
+    last_outcome = fields.Selection(selection="_selection_outcome", readonly=True)
+    call_ids = fields.One2many("outbound.call", "contact_id", string="Calls")
+
+    _sql_constraints = [
+        ("attempt_count_positive", "CHECK(attempt_count >= 0)", "Attempts cannot be negative."),
+    ]
+
+    def init(self):
+        # The dialer's hot path: "next due pending contact of campaign X", ordered by due time.
+        create_index(
+            self.env.cr,
+            "outbound_contact_due_index",
+            self._table,
+            ["campaign_id", "next_attempt_at NULLS FIRST", "id"],
+            where="state = 'pending'",
+        )
+
+    @api.model
+    def _selection_outcome(self):
+        return self.env["outbound.call"]._fields["outcome"].selection
+
+    @api.depends("phone", "campaign_id.country_id")
+    def _compute_phone_e164(self):
+        for contact in self:
+            contact.phone_e164 = contact._phone_to_e164(contact.phone) if contact.phone else False
+
+    @api.depends("firstname", "lastname", "phone")
+    def _compute_display_name(self):
+        for contact in self:
+            name = " ".join(part for part in (contact.firstname, contact.lastname) if part)
+            contact.display_name = name or contact.phone or self.env._("New contact")
+
+    def _phone_to_e164(self, number):
+        """The number in E.164, national numbers being read in the campaign's country; False if invalid."""
+        country = self.campaign_id.country_id or self.env.company.country_id
+        try:
+            parsed = phone_validation.phone_parse(number, country.code)
+        except UserError:
+            return False
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+    @api.constrains("phone", "phone_e164")
+    def _check_phone(self):
+        for contact in self:
+            if not contact.phone_e164 or not E164.match(contact.phone_e164):
+                raise ValidationError(
+                    self.env._(
+                        "%(phone)s is not a valid phone number for %(country)s.",
+                        phone=contact.phone,
+                        country=(contact.campaign_id.country_id or self.env.company.country_id).name
+                        or self.env._("any country"),
+                    )
+                )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_no_control_characters(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_no_control_characters(vals)
+        return super().write(vals)
+
+    def _check_no_control_characters(self, vals):
+        # Checked on the values, before SQL: PostgreSQL itself rejects a NUL with a cryptic error.
+        for field_name in TEXT_FIELDS:
+            if isinstance(vals.get(field_name), str) and CONTROL_CHARACTERS.search(vals[field_name]):
+                raise ValidationError(
+                    self.env._(
+                        "%(field)s %(value)r holds a control character (line break, NUL): "
+                        "it cannot be stored or dialled.",
+                        field=self._fields[field_name].string,
+                        value=vals[field_name],
+                    )
+                )

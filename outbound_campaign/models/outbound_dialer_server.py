@@ -1,0 +1,123 @@
+import re
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+# The template is expanded with the contact's number and handed to Dial()/Originate as a channel:
+# only the three documented placeholders and channel-name characters may appear in it.
+DIAL_TEMPLATE_PLACEHOLDER = re.compile(r"\{(\w*)\}")
+DIAL_TEMPLATE_PLACEHOLDERS = {"number", "digits", "national"}
+DIAL_TEMPLATE_TEXT = re.compile(r"^[A-Za-z0-9+/@._-]*$")
+AMI_TOKEN = re.compile(r"^[A-Za-z0-9._@-]+$")
+
+
+class OutboundDialerServer(models.Model):
+    _name = "outbound.dialer.server"
+    _description = "Dialer Server (Asterisk AMI)"
+    _order = "name, id"
+
+    name = fields.Char(required=True)
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one(
+        "res.company",
+        index=True,
+        default=lambda self: self.env.company,
+        help="Leave empty to share this server between companies.",
+    )
+    host = fields.Char(required=True, default="127.0.0.1", help="Asterisk host name or address.")
+    port = fields.Integer(required=True, default=5038, help="AMI port (manager.conf, [general] port).")
+    username = fields.Char(required=True, help="The manager.conf user of the dialer.")
+    secret = fields.Char(
+        groups="base.group_system",
+        copy=False,
+        help="The manager.conf secret of that user. Only system administrators can read or change it.",
+    )
+    customer_dial_template = fields.Char(
+        required=True,
+        default="PJSIP/{number}@trunk",
+        help="Channel used to reach a customer. Placeholders: {number} (E.164 with +), "
+        "{digits} (E.164 without +), {national} (the number as dialled in its own country).",
+    )
+    max_channels = fields.Integer(
+        default=30, required=True, help="Most calls this server may carry at once for the dialer."
+    )
+    max_calls_per_second = fields.Float(
+        default=10.0, required=True, help="Most new calls the dialer may start in one second."
+    )
+    connection_state = fields.Selection(
+        [
+            ("disconnected", "Disconnected"),
+            ("connecting", "Connecting"),
+            ("connected", "Connected"),
+            ("error", "Error"),
+        ],
+        default="disconnected",
+        required=True,
+        readonly=True,
+        copy=False,
+    )
+    connection_error = fields.Char(readonly=True, copy=False)
+    last_heartbeat = fields.Datetime(
+        readonly=True, copy=False, help="Last time the dialer host reached the server."
+    )
+    holder = fields.Char(
+        readonly=True,
+        copy=False,
+        help="The dialer host that dials for this server now (process and machine).",
+    )
+    campaign_ids = fields.One2many("outbound.campaign", "dialer_server_id")
+
+    _sql_constraints = [
+        ("port_range", "CHECK(port > 0 AND port < 65536)", "The AMI port must be between 1 and 65535."),
+        ("max_channels_positive", "CHECK(max_channels > 0)", "Max channels must be at least 1."),
+        (
+            "max_calls_per_second_positive",
+            "CHECK(max_calls_per_second > 0)",
+            "Max calls per second must be greater than 0.",
+        ),
+    ]
+
+    @api.constrains("customer_dial_template")
+    def _check_customer_dial_template(self):
+        for server in self:
+            template = server.customer_dial_template
+            unknown = set(DIAL_TEMPLATE_PLACEHOLDER.findall(template)) - DIAL_TEMPLATE_PLACEHOLDERS
+            if unknown:
+                raise ValidationError(
+                    self.env._(
+                        "The dial template %(template)s uses unknown placeholders: %(names)s. "
+                        "Use {number}, {digits} or {national}.",
+                        template=template,
+                        names=", ".join(sorted(f"{{{name}}}" for name in unknown)),
+                    )
+                )
+            if not DIAL_TEMPLATE_PLACEHOLDER.search(template):
+                raise ValidationError(
+                    self.env._(
+                        "The dial template %s must contain {number}, {digits} or {national}.", template
+                    )
+                )
+            if not DIAL_TEMPLATE_TEXT.match(DIAL_TEMPLATE_PLACEHOLDER.sub("", template)):
+                raise ValidationError(
+                    self.env._(
+                        "The dial template %s may only hold letters, digits and + / @ . _ - "
+                        "around its placeholders.",
+                        template,
+                    )
+                )
+
+    @api.constrains("host", "username")
+    def _check_ami_tokens(self):
+        for server in self:
+            for label, value in (
+                (self.env._("Host"), server.host),
+                (self.env._("Username"), server.username),
+            ):
+                if not AMI_TOKEN.match(value or ""):
+                    raise ValidationError(
+                        self.env._(
+                            "%(field)s %(value)r may only hold letters, digits and . _ @ -",
+                            field=label,
+                            value=value,
+                        )
+                    )

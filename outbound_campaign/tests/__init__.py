@@ -1,0 +1,4 @@
+from . import test_campaign_lifecycle
+from . import test_campaign_counters
+from . import test_constraints
+from . import test_security

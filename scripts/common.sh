@@ -1,0 +1,79 @@
+# Shared by the make targets: find Odoo, bring PostgreSQL up, write the Odoo configuration.
+# Sourced, not run. Everything it creates lives under .build/ (configuration, filestore, logs).
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PYTHON="${PYTHON:-python3}"
+BUILD="$ROOT/.build"
+mkdir -p "$BUILD"
+
+die() { echo "error: $*" >&2; exit 1; }
+
+require_odoo() {
+    "$PYTHON" - <<'PY' || exit 1
+import sys
+try:
+    import odoo.release
+except ImportError:
+    sys.exit("error: Odoo 18.0 is not installed for %s: install Odoo 18.0 Community into this interpreter "
+             "(its requirements, then `pip install -e <odoo source>`); see README.md, Prerequisites." % sys.executable)
+if odoo.release.version_info[0] != 18:
+    sys.exit("error: Odoo %s is installed for %s; outbound_campaign needs Odoo 18.0 Community."
+             % (odoo.release.version, sys.executable))
+PY
+}
+
+# The project's own Python dependencies (runtime and test); quick and offline once satisfied.
+install_python_deps() {
+    "$PYTHON" -m pip install --quiet --disable-pip-version-check -r "$ROOT/requirements.txt" \
+        -r "$ROOT/requirements-test.txt" || die "could not install the Python requirements"
+}
+
+as_postgres() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else sudo -n -u postgres "$@"; fi
+}
+
+# Start the local Debian cluster if it is down and give the OS user a role (Odoo refuses `postgres`).
+postgres_up() {
+    command -v pg_lsclusters >/dev/null || die "PostgreSQL is not installed (Debian: apt-get install postgresql)"
+    local cluster
+    cluster=$(pg_lsclusters --no-header | awk 'NR == 1 {print $1 " " $2}')
+    [ -n "$cluster" ] || die "no PostgreSQL cluster exists (Debian: pg_createcluster 15 main)"
+    if ! pg_lsclusters --no-header | awk 'NR == 1 {print $4}' | grep -q online; then
+        # shellcheck disable=SC2086
+        pg_ctlcluster $cluster start || die "could not start PostgreSQL cluster $cluster"
+    fi
+    local user
+    user=$(id -un)
+    [ "$user" != postgres ] || die "run as another OS user than postgres: Odoo refuses that role"
+    for _ in $(seq 30); do as_postgres psql -qAtc "SELECT 1" >/dev/null 2>&1 && break; sleep 1; done
+    if [ "$(as_postgres psql -qAtc "SELECT 1 FROM pg_roles WHERE rolname = '$user'")" != 1 ]; then
+        as_postgres createuser --createdb --superuser "$user" || die "could not create PostgreSQL role $user"
+    fi
+}
+
+# Odoo's own addons (a source checkout keeps them beside the package, a wheel inside it) + ours.
+odoo_addons_path() {
+    "$PYTHON" - "$ROOT" <<'PY'
+import os, sys, odoo
+package = os.path.dirname(odoo.__file__)
+paths = [p for p in (os.path.join(os.path.dirname(package), "addons"), os.path.join(package, "addons"))
+         if os.path.isfile(os.path.join(p, "web", "__manifest__.py"))]
+print(",".join(paths + [sys.argv[1]]))
+PY
+}
+
+# write_odoo_conf FILE [http_port]
+write_odoo_conf() {
+    cat > "$1" <<CONF
+[options]
+addons_path = $(odoo_addons_path)
+data_dir = $BUILD/data
+db_host = False
+db_port = False
+db_user = $(id -un)
+db_password = False
+list_db = True
+http_port = ${2:-8069}
+http_interface = 127.0.0.1
+CONF
+}
