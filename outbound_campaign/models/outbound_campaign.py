@@ -1,9 +1,16 @@
+import re
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.base.models.res_partner import _tz_get
 
+from ..dialer.engine import E164
+
 CONTACT_STATES_OPEN = ("pending", "in_progress")
+# Caller ID and sound names are sent to Asterisk in AMI headers and channel variables.
+CALLER_ID_NAME = re.compile(r'^[^"<>\\\x00-\x1f\x7f]{1,80}$')
+SOUND_NAME = re.compile(r"^[A-Za-z0-9_./-]+$")
 WEEKDAY_FIELDS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -86,6 +93,18 @@ class OutboundCampaign(models.Model):
     contact_ids = fields.One2many("outbound.contact", "campaign_id", string="Contacts to be called")
     call_ids = fields.One2many("outbound.call", "campaign_id", string="Calls")
     max_attempts = fields.Integer(default=3, required=True, help="Calls made to a contact before giving up.")
+    enforce_legal_hours = fields.Boolean(
+        "Legal calling hours only",
+        default=True,
+        help="Call only between 08:00 and 21:00 in the contact's local time (FTC/FCC rule), "
+        "on top of the campaign's own window.",
+    )
+    agent_ring_timeout = fields.Integer(
+        "Agent ring time (s)",
+        default=20,
+        required=True,
+        help="How long an agent's phone rings before the call moves on.",
+    )
     dial_timeout = fields.Integer(
         "Dial timeout (s)",
         default=25,
@@ -141,6 +160,11 @@ class OutboundCampaign(models.Model):
             "retry_delays_positive",
             "CHECK(retry_delay_busy >= 0 AND retry_delay_no_answer >= 0 AND retry_delay_failed >= 0)",
             "Retry delays cannot be negative.",
+        ),
+        (
+            "agent_ring_timeout_positive",
+            "CHECK(agent_ring_timeout >= 5)",
+            "Agents' phones must ring at least 5 seconds.",
         ),
         ("max_wait_positive", "CHECK(max_wait >= 1)", "The max wait for an agent must be at least 1 second."),
         ("max_dial_ratio_min", "CHECK(max_dial_ratio >= 1)", "The max dial ratio must be at least 1."),
@@ -215,6 +239,36 @@ class OutboundCampaign(models.Model):
                     self.env._("The end time of campaign %s must be after its start time.", campaign.name)
                 )
 
+    @api.constrains("caller_id_number", "caller_id_name")
+    def _check_caller_id(self):
+        for campaign in self:
+            if campaign.caller_id_number and not E164.match(campaign.caller_id_number):
+                raise ValidationError(
+                    self.env._(
+                        "The caller ID number %s must be in international E.164 form, e.g. +442079460000.",
+                        campaign.caller_id_number,
+                    )
+                )
+            if campaign.caller_id_name and not CALLER_ID_NAME.match(campaign.caller_id_name):
+                raise ValidationError(
+                    self.env._(
+                        'The caller ID name %s may hold at most 80 characters, and no quote, "<", ">", '
+                        "backslash or control character.",
+                        campaign.caller_id_name,
+                    )
+                )
+
+    @api.constrains("hold_message", "abandon_message")
+    def _check_sounds(self):
+        for campaign in self:
+            for sound in (campaign.hold_message, campaign.abandon_message):
+                if sound and (not SOUND_NAME.match(sound) or ".." in sound):
+                    raise ValidationError(
+                        self.env._(
+                            "%s is not an Asterisk sound name: letters, digits and _ . / - only.", sound
+                        )
+                    )
+
     @api.constrains(*WEEKDAY_FIELDS)
     def _check_weekdays(self):
         for campaign in self:
@@ -233,6 +287,8 @@ class OutboundCampaign(models.Model):
             missing.append(self.env._("at least one agent"))
         if not self.dialer_server_id:
             missing.append(self.env._("a dialer server"))
+        if not self.caller_id_number:
+            missing.append(self.env._("a caller ID number (the law requires one)"))
         if self.date_end and self.date_end < fields.Date.context_today(self):
             missing.append(self.env._("an end date that is not past"))
         return missing

@@ -9,10 +9,11 @@ from odoo.tools.sql import create_index
 from odoo.addons.base.models.res_partner import _tz_get
 from odoo.addons.phone_validation.tools import phone_validation
 
+from ..dialer.engine import E164
+
 # Names and numbers end up in AMI headers, CSV exports and the agent's screen: control characters
 # (CR, LF, NUL, ...) have no business in any of them.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 TEXT_FIELDS = ("firstname", "lastname", "enterprise", "phone", "address")
 
 

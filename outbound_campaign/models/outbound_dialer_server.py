@@ -3,6 +3,8 @@ import re
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..host.burst import dial_burst
+
 # The template is expanded with the contact's number and handed to Dial()/Originate as a channel:
 # only the three documented placeholders and channel-name characters may appear in it.
 DIAL_TEMPLATE_PLACEHOLDER = re.compile(r"\{(\w*)\}")
@@ -65,6 +67,11 @@ class OutboundDialerServer(models.Model):
         copy=False,
         help="The dialer host that dials for this server now (process and machine).",
     )
+    lease_until = fields.Datetime(
+        readonly=True,
+        copy=False,
+        help="The holder must renew its hold before this time, or another host takes over.",
+    )
     campaign_ids = fields.One2many("outbound.campaign", "dialer_server_id")
 
     _sql_constraints = [
@@ -76,6 +83,14 @@ class OutboundDialerServer(models.Model):
             "Max calls per second must be greater than 0.",
         ),
     ]
+
+    @api.model
+    def _cron_dial(self, burst_seconds=50):
+        """The zero-setup host: dial for a bounded burst, standing aside where a dedicated
+        ``odoo-bin outbound_dialer`` process holds the server."""
+        servers = self.search([("campaign_ids.state", "=", "running")])
+        if servers:
+            dial_burst(self.env.registry, servers.ids, burst_seconds)
 
     @api.constrains("customer_dial_template")
     def _check_customer_dial_template(self):

@@ -2,3 +2,4 @@ from . import test_campaign_lifecycle
 from . import test_campaign_counters
 from . import test_constraints
 from . import test_security
+from . import test_dialer_e2e

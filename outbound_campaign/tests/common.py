@@ -47,6 +47,7 @@ class OutboundCampaignCase(TransactionCase):
             {
                 "name": name,
                 "dialer_server_id": cls.server.id if server else False,
+                "caller_id_number": "+442079460999",
                 "agent_ids": [Command.set(agents.ids)] if agents else [],
                 "contact_ids": [Command.create({"phone": phone}) for phone in phones],
                 **values,

@@ -1,0 +1,1180 @@
+"""The dialer's decisions: what to originate, what the AMI events mean, what to do next.
+
+Both hosts (``odoo-bin outbound_dialer`` and the cron burst) drive the same functions, in this
+order: load the state as the views below → :func:`plan` → send each order's
+``to_ami_headers()`` (after committing its call row) → :func:`fold_event` for every AMI event
+and action response (routed with :func:`call_uuid_of`), :func:`check_timeouts` on a tick →
+a :class:`CallResult` when a call ends → :func:`decide_retry` for its contact → after any
+reconnect, :func:`reconcile` before planning again. Nothing here does I/O or reads the clock.
+
+Identifiers, headers, channel variables, UserEvents and the AstDB record follow
+``docs/call-flow-contract.md``. Our ActionIDs are ``oc-<uuid>`` (first originate) and
+``oc-<uuid>-a`` (client-first agent leg): an ``OriginateResponse`` ``Failure`` carries
+``Uniqueid: <unknown>`` (transcripts 03–08), so the ActionID is what routes it.
+
+Decisions on attempts (the tables are in ``outcomes``):
+
+* ``answered`` → contact ``done``; ``invalid_number`` → contact ``failed`` at once.
+* ``busy``, ``no_answer``, ``congestion``, ``failed`` → retried after the campaign's delay for
+  busy / no answer / failure; each charges an attempt; at ``max_attempts`` the contact fails.
+* ``abandoned`` → charges an attempt; a client-first campaign does not call the number again
+  within 72 h (Ofcom), whatever the retry delay says.
+* ``agent_no_answer`` → the customer was never dialled: no attempt charged, due again at once
+  (the host pauses the agent who missed the call).
+* ``unknown`` (lost connection, nothing in AstDB past the grace period) → no attempt charged
+  (we cannot tell whether the number rang), retried after the failure delay.
+* An attempt is only charged if the customer's number was really dialled: an AMI ``Error`` to the
+  Originate or a channel that could not be created (transcript 08) charges nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+
+import phonenumbers
+
+from .outcomes import (
+    OUTCOME_POLICIES,
+    CallEndRecord,
+    CampaignType,
+    Outcome,
+    classify,
+    parse_astdb_value,
+    record_from_user_event,
+    significant_cause,
+)
+from .pacing import (
+    PacingPolicy,
+    PacingStats,
+    TokenBucket,
+    agent_first_dials,
+    client_first_dials,
+    dial_ratio,
+    share_round_robin,
+)
+from .schedule import CallingWindow, contact_timezone, next_callable_at, window_status
+
+AGENT_FIRST_CONTEXT = "oc-agent-first"
+CLIENT_FIRST_CONTEXT = "oc-client-first"
+#: FTC/FCC/Ofcom: let a number ring at least 15 s before giving up.
+MIN_DIAL_TIMEOUT = 15
+#: Ofcom: no re-call of an abandoned number within 72 h unless an agent is guaranteed.
+ABANDON_NO_RECALL = timedelta(hours=72)
+#: How long a failed originate waits for its channel's Hangup (which carries the Q.850 cause).
+SETTLE = timedelta(seconds=5)
+#: How long after its originate a call may stay unresolved after a reconnect before it is
+#: declared ``unknown``.
+RECONCILE_GRACE = timedelta(minutes=2)
+
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_DIAL_STRING = re.compile(r"^[A-Za-z0-9+/@._-]+$")
+_CHANNEL = re.compile(r"^[A-Za-z0-9+/@._;:-]+$")
+_CONTEXT = re.compile(r"^[A-Za-z0-9_-]+$")
+_SOUND = re.compile(r"^[A-Za-z0-9_./-]+$")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PLACEHOLDERS = frozenset({"number", "digits", "national"})
+
+
+class CallState(str, Enum):
+    """``outbound.call`` states, in the order a call goes through them."""
+
+    QUEUED = "queued"
+    ORIGINATING = "originating"
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    CONNECTED = "connected"
+    ENDED = "ended"
+
+
+class ContactState(str, Enum):
+    """The ``outbound.contact`` states the engine decides."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+
+def _check_header(name: str, value: str) -> str:
+    """Refuse, never strip, what could end an AMI header early or forge another one."""
+    if _CONTROL.search(value):
+        raise ValueError(f"{name}: control characters (CR, LF, NUL…) are refused in {value!r}")
+    return value
+
+
+def _check_pattern(name: str, value: str, pattern: re.Pattern[str]) -> str:
+    if not pattern.fullmatch(value or ""):
+        raise ValueError(f"{name}: {value!r} has characters outside {pattern.pattern}")
+    return value
+
+
+def check_e164(number: str) -> str:
+    """An E.164 number with its +, nothing else."""
+    if not isinstance(number, str) or not E164.fullmatch(number):
+        raise ValueError(f"{number!r} is not an E.164 number (+ then 7 to 15 digits)")
+    return number
+
+
+def check_dial_template(template: str) -> str:
+    """A dial template may only use ``{number}``, ``{digits}`` and ``{national}``, plainly."""
+    try:
+        fields = [(name, spec, conv) for _text, name, spec, conv in string.Formatter().parse(template)]
+    except ValueError as exc:
+        raise ValueError(f"dial template {template!r}: {exc}") from exc
+    for name, spec, conv in fields:
+        if name is None:
+            continue
+        if name not in _PLACEHOLDERS or spec or conv:
+            raise ValueError(
+                f"dial template {template!r}: placeholder {{{name}}} is not one of "
+                "{number}, {digits}, {national}"
+            )
+    return template
+
+
+def dial_string(template: str, number: str) -> str:
+    """The channel to dial for ``number`` through the server's ``customer_dial_template``.
+
+    ``{number}`` is E.164 with its +, ``{digits}`` without it, ``{national}`` the number as
+    dialled inside its country, national prefix included (``0123456789`` for +33 1 23 45 67 89,
+    ``2015550123`` for +1 201-555-0123).
+    """
+    check_dial_template(template)
+    check_e164(number)
+    parsed = phonenumbers.parse(number, None)
+    national = re.sub(r"\D", "", phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))
+    result = template.format(number=number, digits=number[1:], national=national)
+    if not _DIAL_STRING.fullmatch(result):
+        raise ValueError(f"dial string {result!r} has characters outside [A-Za-z0-9+/@._-]")
+    return result
+
+
+def _caller_id(name: str, number: str) -> str:
+    if _CONTROL.search(name) or any(c in name for c in '"<>\\') or len(name) > 80:
+        raise ValueError(f'caller ID name {name!r}: at most 80 characters, no control or "<>\\')
+    return f'"{name}" <{check_e164(number)}>'
+
+
+def _aware(now: datetime) -> datetime:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("the engine works on timezone-aware (UTC) datetimes")
+    return now.astimezone(timezone.utc)
+
+
+# --- the state the host loads -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetryDelays:
+    """A campaign's delays before calling a contact again, per kind of outcome."""
+
+    busy: timedelta = timedelta(minutes=15)
+    no_answer: timedelta = timedelta(hours=1)
+    failed: timedelta = timedelta(minutes=30)
+
+    def delay(self, key: str | None) -> timedelta:
+        """The delay named by ``OutcomePolicy.retry_delay`` (``None``: none)."""
+        return timedelta(0) if key is None else getattr(self, key)
+
+
+@dataclass(frozen=True)
+class DialerServerView:
+    """An Asterisk server: how to reach customers and how much it may carry.
+
+    ``max_channels`` bounds the customer calls in flight (trunk channels; agent legs are
+    internal); ``max_calls_per_second`` is enforced by the host's :class:`TokenBucket`.
+    """
+
+    id: int
+    customer_dial_template: str
+    max_channels: int
+    max_calls_per_second: float = 1.0
+    agent_first_context: str = AGENT_FIRST_CONTEXT
+    client_first_context: str = CLIENT_FIRST_CONTEXT
+
+    def __post_init__(self) -> None:
+        check_dial_template(self.customer_dial_template)
+        _check_pattern("agent-first context", self.agent_first_context, _CONTEXT)
+        _check_pattern("client-first context", self.client_first_context, _CONTEXT)
+
+
+@dataclass(frozen=True)
+class CampaignView:
+    """A running campaign, as the engine needs it. ``stats`` are over ``pacing``'s window."""
+
+    id: int
+    type: CampaignType
+    server_id: int
+    window: CallingWindow
+    caller_id_number: str
+    caller_id_name: str = ""
+    dial_timeout: int = 30
+    agent_ring_timeout: int = 20
+    max_attempts: int = 3
+    retry_delays: RetryDelays = field(default_factory=RetryDelays)
+    max_wait: int = 2
+    hold_message: str | None = None
+    abandon_message: str | None = None
+    pacing: PacingPolicy = field(default_factory=PacingPolicy)
+    stats: PacingStats = field(default_factory=PacingStats)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "type", CampaignType(self.type))
+        _caller_id(self.caller_id_name, self.caller_id_number)
+        if self.dial_timeout < MIN_DIAL_TIMEOUT:
+            raise ValueError(f"dial timeout {self.dial_timeout} s: numbers must ring at least 15 s")
+        if self.agent_ring_timeout <= 0 or self.max_wait <= 0 or self.max_attempts < 1:
+            raise ValueError("agent ring timeout, max wait and max attempts must be positive")
+        if self.type is CampaignType.CLIENT_FIRST:
+            for name in ("hold_message", "abandon_message"):
+                _check_pattern(name, getattr(self, name) or "", _SOUND)
+                if ".." in getattr(self, name):
+                    raise ValueError(f"{name}: a sound name cannot climb out of the sounds folder")
+
+
+@dataclass(frozen=True)
+class AgentView:
+    """An agent in state ``ready``, with the campaigns they serve; longest idle is served first."""
+
+    id: int
+    channel: str
+    campaign_ids: frozenset[int]
+    ready_since: datetime
+
+    def __post_init__(self) -> None:
+        _check_pattern("agent channel", self.channel, _DIAL_STRING)
+        if "/" not in self.channel:
+            raise ValueError(f"agent channel {self.channel!r} needs a technology, e.g. PJSIP/1001")
+
+
+@dataclass(frozen=True)
+class ContactView:
+    """A contact due for a call; ``attempts`` counts the attempts charged so far."""
+
+    id: int
+    campaign_id: int
+    e164: str
+    attempts: int = 0
+    tz: str | None = None
+
+
+@dataclass(frozen=True)
+class CallView:
+    """One attempt (``outbound.call``) and everything learnt about it so far."""
+
+    uuid: str
+    campaign_id: int
+    contact_id: int
+    server_id: int
+    campaign_type: CampaignType
+    agent_id: int | None = None
+    state: CallState = CallState.QUEUED
+    queued_at: datetime | None = None
+    originated_at: datetime | None = None
+    ringing_at: datetime | None = None
+    answered_at: datetime | None = None
+    connected_at: datetime | None = None
+    ended_at: datetime | None = None
+    agent_answered_at: datetime | None = None
+    agent_leg_at: datetime | None = None
+    customer_channel: str | None = None
+    reason: int | None = None
+    cause: int | None = None
+    dial_status: str | None = None
+    abandoned: bool = False
+    customer_dialled: bool = False
+    first_channel_seen: bool = False
+    first_channel_gone_at: datetime | None = None
+    originate_failed_at: datetime | None = None
+    error: str | None = None
+    outcome: Outcome | None = None
+
+    @property
+    def action_id(self) -> str:
+        """ActionID of the call's originate."""
+        return f"oc-{self.uuid}"
+
+    @property
+    def agent_action_id(self) -> str:
+        """ActionID of the client-first agent leg."""
+        return f"oc-{self.uuid}-a"
+
+    @property
+    def in_flight(self) -> bool:
+        """Holds a trunk channel, or is about to."""
+        return self.state is not CallState.ENDED
+
+
+# --- what the engine decides --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OriginateOrder:
+    """An ``Originate`` to send; ``call`` is the row to commit first (state ``queued``)."""
+
+    call: CallView
+    channel: str
+    context: str
+    timeout_ms: int
+    caller_id: str
+    variables: Mapping[str, str]
+    other_channel_id: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_pattern("context", self.context, _CONTEXT)
+        for name, value in (("Channel", self.channel), ("CallerID", self.caller_id)):
+            _check_header(name, value)
+        for name, value in self.variables.items():
+            if "," in _check_header(name, value):
+                raise ValueError(f"variable {name}: a comma would split the Variable header")
+
+    def to_ami_headers(self) -> dict[str, str]:
+        """The headers of the contract, Variable as one comma-separated header."""
+        headers = {
+            "Action": "Originate",
+            "Channel": self.channel,
+            "Context": self.context,
+            "Exten": "s",
+            "Priority": "1",
+            "Async": "true",
+            "Timeout": str(self.timeout_ms),
+            "CallerID": self.caller_id,
+            "ChannelId": self.call.uuid,
+        }
+        if self.other_channel_id:
+            headers["OtherChannelId"] = self.other_channel_id
+        headers["Variable"] = ",".join(f"{name}={value}" for name, value in self.variables.items())
+        headers["ActionID"] = self.call.action_id
+        return headers
+
+
+@dataclass(frozen=True)
+class ConnectAgentOrder:
+    """Client first: ring a ready agent and bridge them to the customer waiting on hold."""
+
+    call: CallView
+    agent_channel: str
+    customer_channel: str
+    timeout_ms: int
+
+    def __post_init__(self) -> None:
+        _check_pattern("customer channel", self.customer_channel, _CHANNEL)
+
+    def to_ami_headers(self) -> dict[str, str]:
+        """The contract's bridge originate (Async, so the AMI connection never waits on it)."""
+        return {
+            "Action": "Originate",
+            "Channel": self.agent_channel,
+            "Application": "Bridge",
+            "Data": self.customer_channel,
+            "Async": "true",
+            "Timeout": str(self.timeout_ms),
+            "ChannelId": f"{self.call.uuid}-a",
+            "Variable": f"OC_CALL_UUID={self.call.uuid},OC_LEG=agent",
+            "ActionID": self.call.agent_action_id,
+        }
+
+
+@dataclass(frozen=True)
+class ContactSkip:
+    """A due contact not dialled now: ``not_callable`` (move ``next_attempt_at``; ``None`` means
+    never within the campaign's dates) or ``invalid_number`` (not E.164 or no valid dial string:
+    fail it)."""
+
+    contact_id: int
+    reason: str
+    next_attempt_at: datetime | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class CampaignStatus:
+    """Why a campaign dials or not, for the dashboard (``opens_at`` for a closed window)."""
+
+    campaign_id: int
+    reason: str
+    opens_at: datetime | None = None
+    dial_ratio: float = 1.0
+    abandon_rate: float = 0.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything :func:`plan` decided; ``next_start`` is the round-robin start of the next plan."""
+
+    connects: tuple[ConnectAgentOrder, ...]
+    originates: tuple[OriginateOrder, ...]
+    skips: tuple[ContactSkip, ...]
+    statuses: Mapping[int, CampaignStatus]
+    next_start: int
+
+
+# --- planning -----------------------------------------------------------------------------------
+
+DIALING = "dialing"
+ABANDON_CAP = "abandon_cap"
+NO_CONTACT_DUE = "no_contact_due"
+NO_AGENT_READY = "no_agent_ready"
+SERVER_FULL = "server_full"
+#: client first: the calls already in flight cover the ready agents at the current ratio
+PACED = "paced"
+
+
+def _originate(
+    now: datetime,
+    server: DialerServerView,
+    campaign: CampaignView,
+    contact: ContactView,
+    agent: AgentView | None,
+    uuid: str,
+) -> OriginateOrder:
+    customer = dial_string(server.customer_dial_template, contact.e164)
+    call = CallView(
+        uuid=uuid,
+        campaign_id=campaign.id,
+        contact_id=contact.id,
+        server_id=server.id,
+        campaign_type=campaign.type,
+        agent_id=agent.id if agent else None,
+        queued_at=now,
+    )
+    caller_id = _caller_id(campaign.caller_id_name, campaign.caller_id_number)
+    variables = {"OC_CALL_UUID": uuid, "OC_CAMPAIGN_ID": str(campaign.id)}
+    if agent is not None:
+        variables |= {
+            "OC_DIAL": customer,
+            "OC_DIAL_TIMEOUT": str(campaign.dial_timeout),
+            "OC_CALLERID_NUM": campaign.caller_id_number,
+        }
+        return OriginateOrder(
+            call,
+            agent.channel,
+            server.agent_first_context,
+            campaign.agent_ring_timeout * 1000,
+            caller_id,
+            variables,
+            other_channel_id=f"{uuid}-2",
+        )
+    variables |= {
+        "OC_MAX_WAIT": str(campaign.max_wait),
+        "OC_HOLD_MSG": campaign.hold_message or "",
+        "OC_ABANDON_MSG": campaign.abandon_message or "",
+    }
+    return OriginateOrder(
+        call,
+        customer,
+        server.client_first_context,
+        campaign.dial_timeout * 1000,
+        caller_id,
+        variables,
+        other_channel_id=f"{uuid}-2" if customer.startswith("Local/") else None,
+    )
+
+
+def _allocate_agents(
+    free: Sequence[AgentView], campaign_order: Sequence[CampaignView], wanting: set[int]
+) -> dict[int, list[AgentView]]:
+    """Give each free agent (longest idle first) to one of their campaigns that wants agents:
+    the one with the fewest so far, ties to the round-robin order."""
+    rank = {campaign.id: i for i, campaign in enumerate(campaign_order)}
+    allocated: dict[int, list[AgentView]] = {campaign.id: [] for campaign in campaign_order}
+    for agent in free:
+        choices = [cid for cid in agent.campaign_ids if cid in wanting]
+        if choices:
+            chosen = min(choices, key=lambda cid: (len(allocated[cid]), rank[cid]))
+            allocated[chosen].append(agent)
+    return allocated
+
+
+def _waiting_for_agent(call: CallView) -> bool:
+    return (
+        call.campaign_type is CampaignType.CLIENT_FIRST
+        and call.state is CallState.ANSWERED
+        and call.agent_id is None
+        and call.customer_channel is not None
+        and not call.abandoned
+    )
+
+
+def _dial_campaign(
+    now: datetime,
+    server: DialerServerView,
+    campaign: CampaignView,
+    due: Sequence[ContactView],
+    agents: Sequence[AgentView],
+    grant: int,
+    busy_contacts: set[int],
+    new_uuid: Callable[[], str],
+    skips: list[ContactSkip],
+) -> list[OriginateOrder]:
+    """Up to ``grant`` originates from the head of ``due``, reading no contact past the last one
+    dialled; contacts that cannot be dialled now are appended to ``skips``."""
+    orders: list[OriginateOrder] = []
+    agents_left = list(agents)
+    if grant <= 0:
+        return orders
+    for contact in due:
+        if contact.id in busy_contacts:
+            continue
+        if not E164.fullmatch(contact.e164):
+            skips.append(ContactSkip(contact.id, "invalid_number", None, f"{contact.e164!r} is not E.164"))
+            continue
+        tz = contact_timezone(contact.e164, contact.tz, campaign.window.tz)
+        callable_at = next_callable_at(now, campaign.window, tz)
+        if callable_at != now:
+            skips.append(ContactSkip(contact.id, "not_callable", callable_at))
+            continue
+        agent = agents_left[0] if campaign.type is CampaignType.AGENT_FIRST else None
+        try:
+            orders.append(_originate(now, server, campaign, contact, agent, new_uuid()))
+        except ValueError as exc:
+            skips.append(ContactSkip(contact.id, "invalid_number", None, str(exc)))
+            continue
+        if agent is not None:
+            agents_left.pop(0)
+        if len(orders) >= grant:
+            break
+    return orders
+
+
+def plan(
+    now: datetime,
+    server: DialerServerView,
+    campaigns: Sequence[CampaignView],
+    agents: Sequence[AgentView],
+    calls: Iterable[CallView],
+    due_contacts: Mapping[int, Sequence[ContactView]],
+    bucket: TokenBucket,
+    new_uuid: Callable[[], str],
+    start: int = 0,
+) -> Plan:
+    """Decide the originates of this instant for one dialer server.
+
+    ``agents`` are the agents in state ready; ``calls`` the calls not ended on this server;
+    ``due_contacts`` per campaign, ordered by ``next_attempt_at``, a few more than agents (the
+    host's indexed query: contacts are never scanned here). First, customers waiting on hold get
+    an agent; then the free agents are shared among campaigns, each campaign paces its calls, and
+    the server's free channels and calls-per-second tokens (taken from ``bucket``) are shared
+    round-robin from ``start``. ``new_uuid`` names each new call.
+    """
+    now = _aware(now)
+    running = sorted((c for c in campaigns if c.server_id == server.id), key=lambda c: c.id)
+    by_id = {campaign.id: campaign for campaign in running}
+    in_flight = [call for call in calls if call.in_flight and call.server_id == server.id]
+    busy_agents = {call.agent_id for call in in_flight if call.agent_id is not None}
+    free = sorted((a for a in agents if a.id not in busy_agents), key=lambda a: (a.ready_since, a.id))
+
+    connects: list[ConnectAgentOrder] = []
+    taken: set[int] = set()
+    waiting = sorted(
+        (call for call in in_flight if _waiting_for_agent(call) and call.campaign_id in by_id),
+        key=lambda call: (call.answered_at or now, call.uuid),
+    )
+    for call in waiting:
+        agent = next((a for a in free if a.id not in taken and call.campaign_id in a.campaign_ids), None)
+        if agent is None:
+            continue
+        taken.add(agent.id)
+        campaign = by_id[call.campaign_id]
+        connects.append(
+            ConnectAgentOrder(
+                replace(call, agent_id=agent.id, agent_leg_at=now),
+                agent.channel,
+                call.customer_channel or "",
+                campaign.agent_ring_timeout * 1000,
+            )
+        )
+    free = [agent for agent in free if agent.id not in taken]
+
+    start = start % len(running) if running else 0
+    order = running[start:] + running[:start]
+    wanting = {c.id for c in order if due_contacts.get(c.id)}
+    allocated = _allocate_agents(free, order, wanting)
+    bridging = {connect.call.uuid for connect in connects}
+    # client-first calls not yet with an agent: dialling, ringing, or on hold without one
+    unconnected = Counter(
+        call.campaign_id
+        for call in in_flight
+        if call.uuid not in bridging
+        and (
+            call.state in (CallState.QUEUED, CallState.ORIGINATING, CallState.RINGING)
+            or _waiting_for_agent(call)
+        )
+    )
+
+    demands: list[int] = []
+    ratios: dict[int, float] = {}
+    for campaign in order:
+        ready = len(allocated[campaign.id])
+        due = len(due_contacts.get(campaign.id, ()))
+        if campaign.type is CampaignType.AGENT_FIRST:
+            ratios[campaign.id] = 1.0
+            demand = agent_first_dials(ready)
+        else:
+            ratios[campaign.id] = dial_ratio(campaign.stats, campaign.pacing)
+            demand = client_first_dials(ready, unconnected[campaign.id], ratios[campaign.id])
+        demands.append(min(demand, due))
+
+    capacity = min(max(0, server.max_channels - len(in_flight)), bucket.available(now))
+    grants = share_round_robin(demands, capacity)
+
+    originates: list[OriginateOrder] = []
+    skips: list[ContactSkip] = []
+    busy_contacts = {call.contact_id for call in in_flight}
+    dialled: dict[int, int] = {}
+    for campaign, grant in zip(order, grants, strict=True):
+        orders = _dial_campaign(
+            now,
+            server,
+            campaign,
+            due_contacts.get(campaign.id, ()),
+            allocated[campaign.id],
+            grant,
+            busy_contacts,
+            new_uuid,
+            skips,
+        )
+        originates += orders
+        dialled[campaign.id] = len(orders)
+    bucket.take(now, len(originates))
+
+    statuses = {
+        campaign.id: _status(now, campaign, dialled[campaign.id], demand, allocated, due_contacts, ratios)
+        for campaign, demand in zip(order, demands, strict=True)
+    }
+    return Plan(
+        tuple(connects),
+        tuple(originates),
+        tuple(skips),
+        statuses,
+        (start + 1) % len(running) if running else 0,
+    )
+
+
+def _status(
+    now: datetime,
+    campaign: CampaignView,
+    dialled: int,
+    demand: int,
+    allocated: Mapping[int, Sequence[AgentView]],
+    due_contacts: Mapping[int, Sequence[ContactView]],
+    ratios: Mapping[int, float],
+) -> CampaignStatus:
+    """The first reason that explains the campaign's dialling, in the order a manager checks."""
+    rate = campaign.stats.abandon_rate if campaign.type is CampaignType.CLIENT_FIRST else 0.0
+    capped = rate >= campaign.pacing.abandon_cap * campaign.pacing.near_cap
+    if dialled:
+        return CampaignStatus(
+            campaign.id, ABANDON_CAP if capped else DIALING, None, ratios[campaign.id], rate
+        )
+    window = window_status(now, campaign.window)
+    if not window.is_open:
+        return CampaignStatus(campaign.id, window.reason, window.opens_at, ratios[campaign.id], rate)
+    if not due_contacts.get(campaign.id):
+        reason = NO_CONTACT_DUE
+    elif not allocated[campaign.id]:
+        reason = NO_AGENT_READY
+    elif demand:
+        reason = SERVER_FULL
+    else:
+        reason = ABANDON_CAP if capped else PACED
+    return CampaignStatus(campaign.id, reason, None, ratios[campaign.id], rate)
+
+
+# --- folding AMI events -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """A finished call, ready to store and to decide the contact's next step on."""
+
+    uuid: str
+    campaign_id: int
+    contact_id: int
+    agent_id: int | None
+    outcome: Outcome
+    reason: int | None
+    cause: int | None
+    dial_status: str | None
+    customer_dialled: bool
+    queued_at: datetime | None
+    originated_at: datetime | None
+    ringing_at: datetime | None
+    answered_at: datetime | None
+    connected_at: datetime | None
+    ended_at: datetime
+    ring_seconds: float | None
+    wait_seconds: float | None
+    talk_seconds: float | None
+    error: str | None = None
+
+    @classmethod
+    def of(cls, call: CallView) -> CallResult:
+        """The result of an ended call, with its durations in seconds."""
+        if call.outcome is None or call.ended_at is None:
+            raise ValueError(f"call {call.uuid} has not ended")
+
+        def seconds(since: datetime | None, until: datetime | None) -> float | None:
+            if since is None or until is None:
+                return None
+            return max(0.0, (until - since).total_seconds())
+
+        ring_from = call.ringing_at
+        if ring_from is None and call.campaign_type is CampaignType.CLIENT_FIRST and call.customer_dialled:
+            ring_from = call.originated_at
+        waits = call.campaign_type is CampaignType.CLIENT_FIRST
+        return cls(
+            uuid=call.uuid,
+            campaign_id=call.campaign_id,
+            contact_id=call.contact_id,
+            agent_id=call.agent_id,
+            outcome=call.outcome,
+            reason=call.reason,
+            cause=call.cause,
+            dial_status=call.dial_status,
+            customer_dialled=call.customer_dialled,
+            queued_at=call.queued_at,
+            originated_at=call.originated_at,
+            ringing_at=call.ringing_at,
+            answered_at=call.answered_at,
+            connected_at=call.connected_at,
+            ended_at=call.ended_at,
+            ring_seconds=seconds(ring_from, call.answered_at or call.ended_at),
+            wait_seconds=seconds(call.answered_at, call.connected_at or call.ended_at) if waits else None,
+            talk_seconds=seconds(call.connected_at, call.ended_at),
+            error=call.error,
+        )
+
+
+@dataclass(frozen=True)
+class CallTransition:
+    """The call after one event: ``result`` when it just ended; ``agent_missed`` names an agent
+    who did not take a client-first bridge leg (the host pauses them)."""
+
+    call: CallView
+    changed: bool
+    result: CallResult | None = None
+    agent_missed: int | None = None
+
+
+def _header(event: Mapping[str, object], key: str) -> str | None:
+    value = event.get(key)
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return None if value is None else str(value).strip()
+
+
+def _int_header(event: Mapping[str, object], key: str) -> int | None:
+    value = _header(event, key)
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _uuid_in(value: str | None) -> str | None:
+    match = _UUID.match((value or "").lower())
+    return match.group(0) if match else None
+
+
+def call_uuid_of(event: Mapping[str, object]) -> str | None:
+    """The uuid of the call an event or action response belongs to, or ``None`` if not ours.
+
+    ``Uuid`` (our UserEvents), then our ActionID, then the channel ids: ``<uuid>``, its Local
+    half ``<uuid>-2`` / ``<uuid>;2``, the agent leg ``<uuid>-a``, or a channel whose Linkedid is
+    the uuid (the customer dialled by the agent-first dialplan).
+    """
+    action_id = (_header(event, "ActionID") or "").lower()
+    candidates = [_header(event, "Uuid"), action_id[3:] if action_id.startswith("oc-") else None]
+    candidates += [_header(event, key) for key in ("Uniqueid", "Linkedid", "DestUniqueid", "DestLinkedid")]
+    for candidate in candidates:
+        uuid = _uuid_in(candidate)
+        if uuid:
+            return uuid
+    return None
+
+
+_FIRST, _LOCAL_HALF, _AGENT_LEG, _LINKED = "first", "local_half", "agent_leg", "linked"
+
+
+def _leg(call: CallView, uniqueid: str | None, linkedid: str | None) -> str | None:
+    unique = (uniqueid or "").lower()
+    if unique == call.uuid:
+        return _FIRST
+    if unique in (f"{call.uuid}-2", f"{call.uuid};2"):
+        return _LOCAL_HALF
+    if unique.startswith(f"{call.uuid}-a"):
+        return _AGENT_LEG
+    if _uuid_in(linkedid) == call.uuid or _uuid_in(uniqueid) == call.uuid:
+        return _LINKED
+    return None
+
+
+def _is_customer_leg(call: CallView, leg: str | None) -> bool:
+    if call.campaign_type is CampaignType.AGENT_FIRST:
+        return leg == _LINKED
+    return leg in (_FIRST, _LOCAL_HALF)
+
+
+def _end(call: CallView, ended_at: datetime, record: CallEndRecord | None = None) -> CallView:
+    """Close a call with what the events and, if given, the dialplan's record say."""
+    known = record or CallEndRecord()
+    agent_first = call.campaign_type is CampaignType.AGENT_FIRST
+    dial_status = call.dial_status or known.dial_status
+    customer_answered = not agent_first or dial_status == "ANSWER"
+    answered_at = call.answered_at or (known.answered_at if customer_answered else None)
+    connected_at = call.connected_at or (known.connected_at if customer_answered else None)
+    abandoned = call.abandoned or known.abandoned
+    cause = significant_cause(call.cause, known.cause)
+    if agent_first:
+        dialled = call.customer_dialled or dial_status is not None
+    else:  # the hangup handler that wrote the record ran on the customer's channel
+        dialled = call.customer_dialled or record is not None
+    outcome = classify(
+        call.campaign_type,
+        reason=call.reason,
+        cause=cause,
+        dial_status=dial_status,
+        answered=answered_at is not None,
+        connected=connected_at is not None,
+        abandoned=abandoned,
+    )
+    return replace(
+        call,
+        state=CallState.ENDED,
+        answered_at=answered_at,
+        connected_at=connected_at,
+        ended_at=ended_at,
+        cause=cause,
+        dial_status=dial_status,
+        abandoned=abandoned,
+        customer_dialled=dialled,
+        outcome=outcome,
+    )
+
+
+_STAMPS = {
+    CallState.ORIGINATING: "originated_at",
+    CallState.RINGING: "ringing_at",
+    CallState.ANSWERED: "answered_at",
+    CallState.CONNECTED: "connected_at",
+}
+
+
+def _advance(call: CallView, state: CallState, now: datetime) -> CallView:
+    """Move forward to ``state`` (never back), stamping the states passed on the way.
+
+    Ringing is only stamped when reached: a call answered without a ringing event never rang as
+    far as we know, and its ring time is then measured from the originate.
+    """
+    order = list(CallState)
+    current, target = order.index(call.state), order.index(state)
+    if target <= current:
+        return call
+    changes: dict[str, object] = {"state": state}
+    for passed in order[current + 1 : target + 1]:
+        stamp = _STAMPS.get(passed)
+        if stamp and getattr(call, stamp) is None and (passed is state or passed is not CallState.RINGING):
+            changes[stamp] = now
+    return replace(call, **changes)
+
+
+def _on_response(call: CallView, event: Mapping[str, object], now: datetime) -> tuple[CallView, int | None]:
+    """The immediate answer to our Originate action: queued, or refused."""
+    success = _header(event, "Response") == "Success"
+    if (_header(event, "ActionID") or "").lower() == call.agent_action_id:
+        if success:
+            return call, None
+        return replace(call, agent_id=None, agent_leg_at=None), call.agent_id
+    if success:
+        return _advance(call, CallState.ORIGINATING, now), None
+    refused = replace(call, error=_header(event, "Message") or "Originate refused")
+    return _end(refused, now), None
+
+
+def _on_originate_response(
+    call: CallView, event: Mapping[str, object], now: datetime
+) -> tuple[CallView, int | None]:
+    success = _header(event, "Response") == "Success"
+    if (_header(event, "ActionID") or "").lower() == call.agent_action_id or _leg(
+        call, _header(event, "Uniqueid"), None
+    ) == _AGENT_LEG:
+        if success:
+            return replace(call, agent_answered_at=call.agent_answered_at or now), None
+        return replace(call, agent_id=None, agent_leg_at=None), call.agent_id
+    call = replace(call, reason=_int_header(event, "Reason"), originated_at=call.originated_at or now)
+    if success:
+        if call.campaign_type is CampaignType.AGENT_FIRST:
+            call = replace(call, agent_answered_at=call.agent_answered_at or now, first_channel_seen=True)
+            return _advance(call, CallState.ORIGINATING, now), None
+        call = replace(call, customer_dialled=True, first_channel_seen=True)
+        return _advance(call, CallState.ANSWERED, now), None
+    call = replace(call, originate_failed_at=now)
+    if not call.first_channel_seen or call.first_channel_gone_at is not None:
+        return _end(call, now), None
+    return call, None  # its Hangup, with the Q.850 cause, is still to come (transcript 05)
+
+
+def _on_channel(call: CallView, event: Mapping[str, object], now: datetime) -> tuple[CallView, int | None]:
+    """Newchannel / Newstate: which channels exist, which ring, which answered."""
+    leg = _leg(call, _header(event, "Uniqueid"), _header(event, "Linkedid"))
+    if leg is None:
+        return call, None
+    if leg == _FIRST:
+        call = replace(call, first_channel_seen=True)
+        call = _advance(call, CallState.ORIGINATING, now)
+    if _is_customer_leg(call, leg):
+        call = replace(call, customer_dialled=True)
+        state = _header(event, "ChannelState")
+        if state == "5":
+            call = _advance(call, CallState.RINGING, now)
+        elif state == "6" and leg == _FIRST:
+            call = _advance(call, CallState.ANSWERED, now)
+    elif leg == _FIRST and _header(event, "ChannelState") == "6":
+        call = replace(call, agent_answered_at=call.agent_answered_at or now)
+    return call, None
+
+
+def _on_dial(call: CallView, event: Mapping[str, object], now: datetime) -> tuple[CallView, int | None]:
+    """DialBegin / DialEnd of the agent-first dialplan's ``Dial()`` to the customer.
+
+    The originate's own dial has no caller channel (no ``Uniqueid``) and is ignored: its
+    NOANSWER in transcript 05 is not the customer's.
+    """
+    if (
+        call.campaign_type is not CampaignType.AGENT_FIRST
+        or _leg(call, _header(event, "Uniqueid"), None) != _FIRST
+    ):
+        return call, None
+    if _header(event, "Event") == "DialBegin":
+        return _advance(replace(call, customer_dialled=True), CallState.RINGING, now), None
+    status = (_header(event, "DialStatus") or "").upper() or None
+    call = replace(call, dial_status=status, customer_dialled=True)
+    if status == "ANSWER":
+        call = _advance(call, CallState.CONNECTED, now)
+    return call, None
+
+
+def _on_hangup(call: CallView, event: Mapping[str, object], now: datetime) -> tuple[CallView, int | None]:
+    leg = _leg(call, _header(event, "Uniqueid"), _header(event, "Linkedid"))
+    if _is_customer_leg(call, leg):
+        call = replace(call, cause=significant_cause(call.cause, _int_header(event, "Cause")))
+    if leg != _FIRST:
+        return call, None
+    call = replace(call, first_channel_gone_at=now)
+    if (
+        call.originate_failed_at is None
+        and call.reason is None
+        and call.state
+        in (
+            CallState.QUEUED,
+            CallState.ORIGINATING,
+            CallState.RINGING,
+        )
+    ):
+        return call, None  # the OriginateResponse, with the reason, is still to come (03, 04)
+    return _end(call, now), None
+
+
+def _on_bridge(call: CallView, event: Mapping[str, object], now: datetime) -> tuple[CallView, int | None]:
+    if (
+        call.campaign_type is CampaignType.CLIENT_FIRST
+        and _leg(call, _header(event, "Uniqueid"), None) == _AGENT_LEG
+    ):
+        return _advance(call, CallState.CONNECTED, now), None
+    return call, None
+
+
+def _on_user_event(call: CallView, event: Mapping[str, object], now: datetime) -> tuple[CallView, int | None]:
+    name = _header(event, "UserEvent")
+    if name == "OcWaiting":
+        channel = _header(event, "Channel")
+        call = replace(call, customer_dialled=True, customer_channel=channel or call.customer_channel)
+        return _advance(call, CallState.ANSWERED, now), None
+    if name == "OcConnected":
+        return _advance(call, CallState.CONNECTED, now), None
+    if name == "OcAbandoned":
+        return replace(call, abandoned=True), None
+    if name == "OcCallEnd":
+        return _end(call, now, record_from_user_event(event)), None
+    return call, None
+
+
+_HANDLERS: Mapping[str, Callable[[CallView, Mapping[str, object], datetime], tuple[CallView, int | None]]] = {
+    "OriginateResponse": _on_originate_response,
+    "Newchannel": _on_channel,
+    "Newstate": _on_channel,
+    "DialBegin": _on_dial,
+    "DialEnd": _on_dial,
+    "Hangup": _on_hangup,
+    "BridgeEnter": _on_bridge,
+    "UserEvent": _on_user_event,
+}
+
+
+def fold_event(call: CallView, event: Mapping[str, object], now: datetime) -> CallTransition:
+    """Apply one AMI event, or the response to one of our Originate actions, to its call.
+
+    Events for an ended call, and events that say nothing new, leave it unchanged.
+    """
+    now = _aware(now)
+    if call.state is CallState.ENDED:
+        return CallTransition(call, False)
+    name = _header(event, "Event")
+    if name is None and _header(event, "Response") is not None:
+        handler = _on_response
+    elif name in _HANDLERS:
+        handler = _HANDLERS[name]
+    else:
+        return CallTransition(call, False)
+    new, agent_missed = handler(call, event, now)
+    result = CallResult.of(new) if new.state is CallState.ENDED else None
+    return CallTransition(new, new != call, result, agent_missed)
+
+
+def check_timeouts(call: CallView, now: datetime, settle: timedelta = SETTLE) -> CallTransition:
+    """Close a call whose last event will not come: a failed originate whose channel Hangup never
+    arrives, or a hung-up first channel whose OriginateResponse never arrives."""
+    now = _aware(now)
+    if call.state is CallState.ENDED:
+        return CallTransition(call, False)
+    waited_since = call.originate_failed_at or call.first_channel_gone_at
+    if waited_since is None or now - waited_since < settle:
+        return CallTransition(call, False)
+    ended = _end(call, now)
+    return CallTransition(ended, True, CallResult.of(ended))
+
+
+# --- after the call -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetryDecision:
+    """The contact's next step after a call."""
+
+    contact_id: int
+    state: ContactState
+    attempts: int
+    next_attempt_at: datetime | None
+    charged: bool
+    last_outcome: Outcome
+
+
+def decide_retry(
+    result: CallResult, contact: ContactView, campaign: CampaignView, now: datetime
+) -> RetryDecision:
+    """Done, failed, or when to call again (inside the contact's calling window).
+
+    ``next_attempt_at`` is ``None`` for a pending contact when the campaign's dates leave no
+    time to call it again.
+    """
+    now = _aware(now)
+    policy = OUTCOME_POLICIES[result.outcome]
+    charged = policy.charges_attempt and result.customer_dialled
+    attempts = contact.attempts + charged
+    if policy.final_state is not None:
+        return RetryDecision(
+            contact.id, ContactState(policy.final_state), attempts, None, charged, result.outcome
+        )
+    if charged and attempts >= campaign.max_attempts:
+        return RetryDecision(contact.id, ContactState.FAILED, attempts, None, charged, result.outcome)
+    ended = min(result.ended_at, now)
+    earliest = max(now, ended + campaign.retry_delays.delay(policy.retry_delay))
+    if result.outcome is Outcome.ABANDONED and campaign.type is CampaignType.CLIENT_FIRST:
+        earliest = max(earliest, ended + ABANDON_NO_RECALL)
+    number = contact.e164 if E164.fullmatch(contact.e164) else None
+    tz = contact_timezone(number, contact.tz, campaign.window.tz)
+    next_at = next_callable_at(earliest, campaign.window, tz)
+    return RetryDecision(contact.id, ContactState.PENDING, attempts, next_at, charged, result.outcome)
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """What became of an in-flight call across a lost connection: ``up`` (events will follow),
+    ``ended`` (``result`` holds the outcome; DBDel the key once stored) or ``pending`` (nothing
+    known yet; ask again)."""
+
+    call: CallView
+    status: str
+    result: CallResult | None = None
+
+
+def reconcile(
+    now: datetime,
+    calls: Iterable[CallView],
+    channels: Iterable[Mapping[str, object]],
+    astdb: Mapping[str, str | None],
+    grace: timedelta = RECONCILE_GRACE,
+) -> list[Reconciliation]:
+    """Settle the calls in flight after a reconnect or a restart, before dialling again.
+
+    ``channels`` are the ``CoreShowChannel`` events; ``astdb`` maps a uuid to its ``DBGet oc
+    <uuid>`` value (``None`` when not found). A call neither up nor recorded, older than
+    ``grace`` since its originate, ends ``unknown``: its contact is rescheduled, never left in
+    progress. Never re-send an Originate for it.
+    """
+    now = _aware(now)
+    live = {uuid for uuid in map(call_uuid_of, channels) if uuid}
+    settled: list[Reconciliation] = []
+    for call in calls:
+        if call.state is CallState.ENDED:
+            continue
+        if call.uuid in live:
+            settled.append(Reconciliation(call, "up"))
+            continue
+        record = None
+        raw = astdb.get(call.uuid)
+        if raw:
+            try:
+                record = parse_astdb_value(raw)
+            except ValueError:
+                record = None
+        since = call.originated_at or call.queued_at
+        if record is not None:
+            ended = _end(call, record.ended_at or now, record)
+        elif since is None or now - since >= grace:
+            ended = replace(call, state=CallState.ENDED, ended_at=now, outcome=Outcome.UNKNOWN)
+        else:
+            settled.append(Reconciliation(call, "pending"))
+            continue
+        settled.append(Reconciliation(ended, "ended", CallResult.of(ended)))
+    return settled
+
+
+__all__ = [
+    "ABANDON_NO_RECALL",
+    "AgentView",
+    "CallResult",
+    "CallState",
+    "CallTransition",
+    "CallView",
+    "CampaignStatus",
+    "CampaignView",
+    "ConnectAgentOrder",
+    "ContactSkip",
+    "ContactState",
+    "ContactView",
+    "DialerServerView",
+    "OriginateOrder",
+    "Plan",
+    "Reconciliation",
+    "RetryDecision",
+    "RetryDelays",
+    "call_uuid_of",
+    "check_e164",
+    "check_timeouts",
+    "decide_retry",
+    "dial_string",
+    "fold_event",
+    "plan",
+    "reconcile",
+]

@@ -1,0 +1,324 @@
+"""The dialer host's event loop: one asyncio loop owning the AMI link of one dialer server.
+
+Event-driven: an agent freed, a call ended or a contact due wakes the loop, which plans and
+originates at once; a short tick only serves timeouts and due contacts. Every database step is a
+short transaction of :class:`~.store.DialerStore`, never held across a network wait.
+
+Order of safety: the call row is committed before its Originate is written; after every
+(re)connect, in-flight calls are reconciled (CoreShowChannels + AstDB) before dialling again; an
+Originate whose fate is unknown is never re-sent.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from datetime import datetime, timezone
+
+from ..dialer import engine
+from ..dialer.ami import (
+    AmiActionError,
+    AmiClient,
+    AmiError,
+    AmiHeaderError,
+    OriginateUnknown,
+)
+from ..dialer.pacing import TokenBucket
+
+_logger = logging.getLogger(__name__)
+
+ASTDB_FAMILY = "oc"
+
+
+def real_clock():
+    return datetime.now(timezone.utc)
+
+
+class DialerRunner:
+    """Dial for one server until :meth:`stop` (or ``run_for`` seconds, for the cron burst)."""
+
+    def __init__(
+        self,
+        store,
+        *,
+        clock=real_clock,
+        tick=0.25,
+        lease_ttl=30.0,
+        refresh=1.0,
+        reconcile_grace=None,
+        ami_options=None,
+    ):
+        self.store = store
+        self.clock = clock
+        self.tick = tick
+        self.lease_ttl = lease_ttl
+        self.refresh = refresh
+        self.reconcile_grace = reconcile_grace or engine.RECONCILE_GRACE
+        self.ami_options = ami_options or {}
+        self.calls = {}  # uuid -> engine.CallView, the calls in flight
+        self.contacts = {}  # contact id -> engine.ContactView of the calls in flight
+        self.statuses = {}  # campaign id -> engine.CampaignStatus of the last plan
+        self.ami = None
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._reconciled = False
+        self._tasks = set()
+        self._start = 0
+        self._campaigns = []
+        self._campaigns_at = 0.0
+        self._server = None
+        self._bucket = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def stop(self):
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self, run_for=None):
+        """Hold the server's lease and dial; returns False if another host holds it."""
+        if not self.store.acquire_lease(self.lease_ttl):
+            _logger.info("Dialer server %s is held by another host: standing aside", self.store.server_id)
+            return False
+        self._server, link = self.store.load_server()
+        self._bucket = TokenBucket(self._server.max_calls_per_second)
+        open_calls, contacts = self.store.load_open_calls()
+        self.calls.update({call.uuid: call for call in open_calls})
+        self.contacts.update(contacts)
+        self.ami = AmiClient(link["host"], link["port"], link["username"], link["secret"], **self.ami_options)
+        self.ami.on_event("*", self._on_event)
+        self.ami.on_connected(self._on_connected)
+        self.ami.on_disconnected(self._on_disconnected)
+        deadline = None if run_for is None else time.monotonic() + run_for
+        try:
+            self.store.heartbeat("connecting")
+            await self._connect(deadline)
+            await self._loop(deadline)
+        finally:
+            await self._shutdown()
+        return True
+
+    async def _connect(self, deadline):
+        while not self._stopping.is_set():
+            try:
+                await self.ami.start()
+                return
+            except (OSError, AmiError, asyncio.TimeoutError) as exc:
+                _logger.warning("Cannot reach AMI of dialer server %s: %s", self.store.server_id, exc)
+                self.store.heartbeat("error", str(exc)[:200])
+                if deadline is not None and time.monotonic() >= deadline:
+                    return
+                await self._sleep(5.0)
+
+    async def _loop(self, deadline):
+        lease_at = time.monotonic()
+        while not self._stopping.is_set():
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.tick)
+            self._wake.clear()
+            if time.monotonic() - lease_at >= self.lease_ttl / 3:
+                lease_at = time.monotonic()
+                if not self.store.acquire_lease(self.lease_ttl):
+                    _logger.warning("Lost the lease of dialer server %s: stopping", self.store.server_id)
+                    break
+                self.store.heartbeat("connected" if self.ami.connected else "disconnected")
+            self._check_timeouts()
+            if self.ami.connected and self._reconciled and not self._stopping.is_set():
+                await self._dial()
+
+    async def _shutdown(self):
+        """Stop dialling; calls in flight keep their AstDB record, reconciled by the next host."""
+        if self.ami is not None:
+            await self.ami.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.store.release_lease()
+
+    async def _sleep(self, seconds):
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    # -- connection ----------------------------------------------------------------------------
+
+    async def _on_connected(self, _client):
+        self.store.heartbeat("connected")
+        self._reconciled = False
+        await self._reconcile()
+        self._wake.set()
+
+    async def _on_disconnected(self, _client):
+        self._reconciled = False
+        self.store.heartbeat("disconnected")
+
+    async def _reconcile(self):
+        """Settle every call in flight from what Asterisk still knows, before dialling again."""
+        while self.ami.connected and not self._stopping.is_set():
+            open_calls = [call for call in self.calls.values() if call.state is not engine.CallState.ENDED]
+            if not open_calls:
+                self._reconciled = True
+                return
+            try:
+                channels = await self.ami.core_show_channels()
+                live = {engine.call_uuid_of(channel) for channel in channels}
+                astdb = {}
+                for call in open_calls:
+                    if call.uuid not in live:
+                        astdb[call.uuid] = await self.ami.db_get(ASTDB_FAMILY, call.uuid)
+            except AmiError as exc:
+                _logger.warning("Reconciliation interrupted: %s", exc)
+                return
+            settled = engine.reconcile(self.clock(), open_calls, channels, astdb, self.reconcile_grace)
+            for item in settled:
+                if item.status == "ended":
+                    await self._finish(item.result)
+            if all(item.status != "pending" for item in settled):
+                self._reconciled = True
+                return
+            await self._sleep(1.0)
+
+    # -- dialling ------------------------------------------------------------------------------
+
+    def _load_campaigns(self, now):
+        if time.monotonic() - self._campaigns_at >= self.refresh:
+            self._campaigns = self.store.load_campaigns(now)
+            self._campaigns_at = time.monotonic()
+        return self._campaigns
+
+    async def _dial(self):
+        now = self.clock()
+        campaigns = self._load_campaigns(now)
+        if not campaigns:
+            return
+        campaign_ids = [campaign.id for campaign in campaigns]
+        agents = self.store.load_ready_agents(campaign_ids)
+        in_flight = [call for call in self.calls.values() if call.in_flight]
+        free_channels = max(0, self._server.max_channels - len(in_flight))
+        ratio_cap = {campaign.id: max(1, int(campaign.pacing.max_ratio + 0.999)) for campaign in campaigns}
+        limits = {}
+        for campaign in campaigns:
+            ready = sum(1 for agent in agents if campaign.id in agent.campaign_ids)
+            limits[campaign.id] = min(free_channels, ready * ratio_cap[campaign.id]) + 2 if ready else 0
+        due = self.store.due_contacts(limits, now)
+        plan = engine.plan(
+            now,
+            self._server,
+            campaigns,
+            agents,
+            in_flight,
+            due,
+            self._bucket,
+            lambda: str(uuid.uuid4()),
+            self._start,
+        )
+        self._start = plan.next_start
+        self.statuses = dict(plan.statuses)
+        self.store.apply_skips(plan.skips)
+        for connect in plan.connects:
+            self.calls[connect.call.uuid] = connect.call
+            self.store.connect_agent(connect.call)
+            self._spawn(self._send_connect(connect))
+        if not plan.originates:
+            return
+        contacts = {contact.id: contact for contacts in due.values() for contact in contacts}
+        claimed = self.store.claim(plan.originates, contacts)
+        for order in claimed:
+            self.calls[order.call.uuid] = order.call
+            self.contacts[order.call.contact_id] = contacts[order.call.contact_id]
+            self._spawn(self._send_originate(order))
+
+    def _spawn(self, awaitable):
+        task = asyncio.get_running_loop().create_task(awaitable)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send_originate(self, order):
+        uuid_ = order.call.uuid
+        try:
+            result = await self.ami.originate(order.to_ami_headers())
+        except OriginateUnknown as exc:
+            # Sent, fate unknown: never re-send; the reconciliation after the reconnect settles it.
+            _logger.info("Originate %s: %s", uuid_, exc)
+            return
+        except AmiHeaderError as exc:
+            _logger.error("Originate %s refused before sending: %s", uuid_, exc)
+            await self._fold({"Response": "Error", "ActionID": order.call.action_id, "Message": str(exc)})
+            return
+        except AmiActionError as exc:
+            message = getattr(exc, "response", None)
+            await self._fold(
+                dict(message.items())
+                if message is not None
+                else {"Response": "Error", "ActionID": order.call.action_id, "Message": str(exc)}
+            )
+            return
+        except AmiError as exc:  # not connected: nothing was written
+            await self._fold({"Response": "Error", "ActionID": order.call.action_id, "Message": str(exc)})
+            return
+        await self._fold(result.event)
+
+    async def _send_connect(self, connect):
+        try:
+            result = await self.ami.originate(connect.to_ami_headers())
+        except OriginateUnknown as exc:
+            _logger.info("Agent leg of %s: %s", connect.call.uuid, exc)
+            return
+        except AmiError as exc:
+            await self._fold(
+                {"Response": "Error", "ActionID": connect.call.agent_action_id, "Message": str(exc)}
+            )
+            return
+        await self._fold(result.event)
+
+    # -- events --------------------------------------------------------------------------------
+
+    async def _on_event(self, event):
+        await self._fold(dict(event.items()))
+
+    async def _fold(self, event):
+        uuid_ = engine.call_uuid_of(event)
+        call = self.calls.get(uuid_) if uuid_ else None
+        if call is None:
+            return
+        transition = engine.fold_event(call, event, self.clock())
+        if not transition.changed:
+            return
+        self.calls[uuid_] = transition.call
+        if transition.agent_missed:
+            self.store.set_agent(transition.agent_missed, "paused", "no answer")
+        if transition.result is not None:
+            await self._finish(transition.result)
+        elif (
+            transition.call.state is not call.state
+            or transition.call.agent_answered_at != call.agent_answered_at
+        ):
+            self.store.record_progress(transition.call)
+
+    def _check_timeouts(self):
+        now = self.clock()
+        for call in list(self.calls.values()):
+            transition = engine.check_timeouts(call, now)
+            if transition.result is not None:
+                self.calls[call.uuid] = transition.call
+                self._spawn(self._finish(transition.result))
+
+    async def _finish(self, result):
+        """Store a finished call and decide its contact's next step; frees the agent."""
+        self.calls.pop(result.uuid, None)
+        now = self.clock()
+        contact = self.contacts.pop(result.contact_id, None) or self.store.load_contact(result.contact_id)
+        campaign = next((c for c in self._campaigns if c.id == result.campaign_id), None)
+        if campaign is None:  # paused or done meanwhile: its calls in flight still end properly
+            campaign = self.store.load_campaigns(now, ids=[result.campaign_id])[0]
+        decision = engine.decide_retry(result, contact, campaign, now)
+        pause = result.agent_id if result.outcome.value == "agent_no_answer" else None
+        self.store.record_result(result, decision, pause_agent=pause)
+        if self.ami is not None and self.ami.connected:
+            try:
+                await self.ami.db_del(ASTDB_FAMILY, result.uuid)
+            except AmiError as exc:
+                _logger.debug("AstDB entry of %s not removed: %s", result.uuid, exc)
+        self._wake.set()

@@ -1,0 +1,67 @@
+"""Running the real dialer host against the PBX simulator, inside an Odoo test transaction.
+
+The registry is put in test mode, so the host's short transactions (``registry.cursor()``) are
+savepoints of the test's own transaction: what the dialer commits is visible to the test and
+rolled back after it. The simulator speaks AMI over real TCP on its own thread; the host runs on
+an asyncio loop in the test's thread.
+"""
+
+import asyncio
+import time
+from datetime import datetime, timedelta, timezone
+
+from pbxsim import Scenario, run_in_thread
+
+from ..host.runner import DialerRunner
+from ..host.store import DialerStore
+from .common import OutboundCampaignCase
+
+#: A Tuesday, 10:00 in London: inside every test campaign's window and legal calling hours.
+TUESDAY_10AM = datetime(2026, 3, 10, 10, 0, tzinfo=timezone.utc)
+
+
+class DialerCase(OutboundCampaignCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.registry.enter_test_mode(cls.cr)
+        cls.addClassCleanup(cls.registry.leave_test_mode)
+        cls.agent.state = "ready"
+        cls.other_agent.state = "ready"
+        cls.server.write({"username": "dialer", "secret": "dialer-secret", "max_calls_per_second": 50})
+
+    def frozen_clock(self, start=TUESDAY_10AM):
+        """Time that starts at ``start`` and runs at the wall clock's pace."""
+        origin = time.monotonic()
+        return lambda: start + timedelta(seconds=time.monotonic() - origin)
+
+    def run_dialer(self, until, scenario=None, clock=None, timeout=30.0, during=None):
+        """Dial until ``until()`` holds (checked on fresh data), then stop; returns the simulator."""
+        scenario = scenario or Scenario(seed=7, time_scale=0.01)
+        with run_in_thread(scenario) as sim:
+            self.server.port = sim.port
+            self.env.flush_all()
+            store = DialerStore(self.registry, self.server.id, "test@localhost:0")
+            runner = DialerRunner(store, clock=clock or self.frozen_clock(), tick=0.02)
+
+            async def main():
+                task = asyncio.get_running_loop().create_task(runner.run())
+                deadline = time.monotonic() + timeout
+                try:
+                    while time.monotonic() < deadline:
+                        await asyncio.sleep(0.05)
+                        self.env.invalidate_all()
+                        if during is not None:
+                            during(sim)
+                        if until():
+                            return
+                        if task.done():
+                            break
+                    self.fail(f"the dialer did not get there in {timeout} s")
+                finally:
+                    runner.stop()
+                    await task
+
+            asyncio.run(main())
+            self.env.invalidate_all()
+            return sim

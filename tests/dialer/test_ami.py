@@ -1,0 +1,304 @@
+"""The AMI layer against the PBX simulator over real TCP."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from outbound_campaign.dialer.ami import (
+    AmiActionError,
+    AmiAuthError,
+    AmiClient,
+    AmiHeaderError,
+    OriginateUnknown,
+    join_variables,
+    validate_headers,
+)
+from pbxsim import AmiUser, PbxSimulator, Scenario
+
+USERS = {
+    "dialer": AmiUser.from_spec("dialer-secret", "all"),
+    "readonly": AmiUser.from_spec("readonly-secret", read="call", write="reporting"),
+}
+UUID = "c0ffee00-0000-4000-8000-000000000001"
+INJECTIONS = [
+    "x\r\n\r\nAction: Hangup\r\nChannel: /.*/",
+    "x\nAction: Hangup",
+    "x\0",
+    "x\r",
+    "x\tY",
+    "x\x7f",
+    "x\u2028",
+]
+
+
+def run(coroutine):
+    return asyncio.run(asyncio.wait_for(coroutine, 20))
+
+
+def agent_first(uuid: str = UUID, **extra: object) -> dict[str, object]:
+    return {
+        "Channel": "PJSIP/1001",
+        "Context": "oc-agent-first",
+        "Exten": "s",
+        "Priority": "1",
+        "Timeout": "20000",
+        "CallerID": '"Campaign 7" <+33100000000>',
+        "ChannelId": uuid,
+        "OtherChannelId": f"{uuid}-2",
+        "Variable": {
+            "OC_CALL_UUID": uuid,
+            "OC_CAMPAIGN_ID": "7",
+            "OC_DIAL": "PJSIP/+33102020202@trunk",
+            "OC_DIAL_TIMEOUT": "20",
+            "OC_CALLERID_NUM": "+33100000000",
+        },
+        **extra,
+    }
+
+
+async def started(**scenario) -> tuple[PbxSimulator, AmiClient]:
+    sim = PbxSimulator(Scenario(**{"time_scale": 0.002, "seed": 1, **scenario}), USERS)
+    await sim.start()
+    client = AmiClient(
+        "127.0.0.1", sim.port, "dialer", "dialer-secret", reconnect_delay=0.02, reconnect_max_delay=0.1
+    )
+    await client.start()
+    return sim, client
+
+
+async def stopped(sim: PbxSimulator, client: AmiClient) -> None:
+    await client.close()
+    await sim.stop()
+
+
+# ---- validation (pure) ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", INJECTIONS)
+def test_control_characters_are_refused_not_stripped(value):
+    with pytest.raises(AmiHeaderError, match="'Channel'"):
+        validate_headers({"Channel": value})
+
+
+@pytest.mark.parametrize("name", ["Chan nel", "Channel:", "Chännel", "", "X\r\nAction"])
+def test_bad_header_names_are_refused(name):
+    with pytest.raises(AmiHeaderError):
+        validate_headers({name: "x"})
+
+
+def test_variables_are_joined_after_checking_names_and_values():
+    assert join_variables({"OC_CALL_UUID": "u", "OC_CAMPAIGN_ID": 7}) == "OC_CALL_UUID=u,OC_CAMPAIGN_ID=7"
+    for bad in ({"OC_DIAL": "a,b"}, {"1BAD": "x"}, {"CHANNEL(language)": "fr"}, {"A": "x\r\nB"}):
+        with pytest.raises(AmiHeaderError):
+            join_variables(bad)
+    with pytest.raises(AmiHeaderError):
+        validate_headers({"Variable": "A=1,Action: Hangup"})
+
+
+def test_duplicate_and_over_long_headers_are_refused():
+    with pytest.raises(AmiHeaderError, match="twice"):
+        validate_headers({"Channel": "a", "channel": "b"})
+    with pytest.raises(AmiHeaderError, match="longer"):
+        validate_headers({"Data": "x" * 2000})
+
+
+# ---- over the wire ------------------------------------------------------------------------------
+
+
+def test_login_and_bad_login():
+    async def scenario():
+        sim, client = await started()
+        pong = await client.ping()
+        bad = AmiClient("127.0.0.1", sim.port, "dialer", "wrong")
+        with pytest.raises(AmiAuthError, match="Authentication failed"):
+            await bad.start()
+        await stopped(sim, client)
+        return pong
+
+    assert run(scenario()) >= 0
+
+
+def test_header_injection_through_every_field_never_reaches_the_wire():
+    async def scenario():
+        sim, client = await started()
+        fields = [*agent_first(), "ActionID"]
+        for field in fields:
+            for value in INJECTIONS:
+                if field == "Variable":
+                    headers = agent_first(Variable={"OC_CALL_UUID": value})
+                else:
+                    headers = {**agent_first(), field: value}
+                with pytest.raises(AmiHeaderError):
+                    await client.originate(headers)
+        for call in (
+            client.db_put("oc", "k\r\nAction: Hangup", "v"),
+            client.db_get("oc\0", "k"),
+            client.hangup("PJSIP/1001\nAction: Originate"),
+            client.redirect("PJSIP/1001", "ctx\r\n", "s"),
+            client.user_event("OcTest", {"Uuid": "x\r\n\r\nAction: Logoff"}),
+        ):
+            with pytest.raises(AmiHeaderError):
+                await call
+        names = [logged.name for logged in sim.actions_log]
+        await stopped(sim, client)
+        return names
+
+    assert run(scenario()) == ["Login"]
+
+
+def test_concurrent_originates_are_correlated_by_action_id():
+    outcomes = {"+33100000001": "answer", "+33100000002": "busy", "+33100000003": "congestion"}
+
+    async def scenario():
+        sim, client = await started(overrides=outcomes)
+        orders = [
+            {"Channel": f"PJSIP/{number}@trunk", "Application": "Wait", "Data": "1", "ChannelId": f"u{i}"}
+            for i, number in enumerate(outcomes)
+        ]
+        results = await asyncio.gather(*(client.originate(order) for order in orders))
+        await stopped(sim, client)
+        return results
+
+    results = run(scenario())
+    assert [(r.success, r.reason) for r in results] == [(True, 4), (False, 5), (False, 8)]
+    assert results[0].uniqueid == "u0" and len({r.action_id for r in results}) == 3
+
+
+def test_agent_first_outcome_and_astdb_helpers():
+    async def scenario():
+        sim, client = await started(overrides={"+33102020202": "answer"}, talk_time=(200, 200))
+        ended = asyncio.Event()
+        client.on_event("UserEvent", lambda event: ended.set() if event.userevent == "OcCallEnd" else None)
+        result = await client.originate(agent_first())
+        await asyncio.sleep(0.05)
+        channels = await client.core_show_channels()
+        assert await client.hangup(f"/^{channels[0]['Channel'].split('-')[0]}-/")
+        await ended.wait()
+        record = await client.db_get("oc", UUID)
+        deleted = await client.db_del("oc", UUID)
+        missing = await client.db_get("oc", UUID)
+        await stopped(sim, client)
+        return result, channels, record, deleted, missing
+
+    result, channels, record, deleted, missing = run(scenario())
+    assert (result.success, result.reason, result.uniqueid) == (True, 4, UUID)
+    assert UUID in {c["Uniqueid"] for c in channels}
+    assert record.startswith("dialstatus=ANSWER;") and deleted and missing is None
+
+
+def test_refused_originate_raises_action_error():
+    async def scenario():
+        sim = PbxSimulator(Scenario(time_scale=0.002), USERS)
+        await sim.start()
+        client = AmiClient("127.0.0.1", sim.port, "readonly", "readonly-secret")
+        await client.start()
+        with pytest.raises(AmiActionError, match="Permission denied"):
+            await client.originate(agent_first())
+        await stopped(sim, client)
+
+    run(scenario())
+
+
+def test_originate_whose_link_drops_after_sending_is_not_resent():
+    async def scenario():
+        sim, client = await started(overrides={"+33102020202": "answer"})
+        states: list[str] = []
+        client.on_connected(lambda c: states.append("connected"))
+        client.on_disconnected(lambda c: states.append("disconnected"))
+        sim.faults.drop_after("Originate")
+        with pytest.raises(OriginateUnknown) as caught:
+            await client.originate(agent_first())
+        await client.wait_connected(5)
+        await client.ping()
+        await sim.wait_idle()
+        originates = sim.actions("Originate")
+        record = await client.db_get("oc", UUID)
+        await stopped(sim, client)
+        return caught.value, originates, states, record
+
+    unknown, originates, states, record = run(scenario())
+    assert unknown.headers["ChannelId"] == UUID
+    assert len(originates) == 1  # ran once, never replayed
+    assert states == ["disconnected", "connected"]
+    assert record is not None  # the call went on: reconcile finds its outcome in AstDB
+
+
+def test_lost_ack_still_resolves_with_the_originate_response():
+    async def scenario():
+        sim, client = await started(overrides={"+33102020202": "busy"})
+        sim.faults.lose_ack("Originate")
+        result = await client.originate({"Channel": "PJSIP/+33102020202@trunk", "Application": "Wait"})
+        await stopped(sim, client)
+        return result
+
+    assert run(scenario()).reason == 5
+
+
+def test_reconnects_after_a_dropped_connection():
+    async def scenario():
+        sim, client = await started()
+        sim.drop_connections()
+        await asyncio.sleep(0.01)
+        await client.wait_connected(5)
+        await client.ping()
+        logins = len(sim.actions("Login"))
+        await stopped(sim, client)
+        return logins
+
+    assert run(scenario()) == 2
+
+
+def test_watchdog_drops_a_silent_peer_and_reconnects():
+    async def scenario():
+        sim = PbxSimulator(Scenario(time_scale=0.002), USERS)
+        await sim.start()
+        client = AmiClient(
+            "127.0.0.1",
+            sim.port,
+            "dialer",
+            "dialer-secret",
+            ping_interval=0.05,
+            ping_timeout=0.1,
+            reconnect_delay=0.02,
+        )
+        lost = asyncio.Event()
+        client.on_disconnected(lambda c: lost.set())
+        await client.start()
+        sim.faults.frozen = True
+        await lost.wait()
+        sim.faults.frozen = False
+        await client.wait_connected(5)
+        logins = len(sim.actions("Login"))
+        await stopped(sim, client)
+        return logins
+
+    assert run(scenario()) >= 2
+
+
+def test_a_raising_callback_does_not_kill_the_connection(caplog):
+    async def scenario():
+        sim, client = await started()
+        seen = asyncio.Event()
+
+        def broken(event):
+            raise RuntimeError("bug in a callback")
+
+        async def broken_async(event):
+            raise RuntimeError("bug in an async callback")
+
+        client.on_event("UserEvent", broken)
+        client.on_event("UserEvent", broken_async)
+        client.on_event("UserEvent", lambda event: seen.set())
+        await client.user_event("OcTest", {"Uuid": "1"})
+        await seen.wait()
+        await client.ping()
+        logins = len(sim.actions("Login"))
+        await stopped(sim, client)
+        return logins
+
+    with caplog.at_level(logging.ERROR):
+        assert run(scenario()) == 1
+    assert "bug in a callback" in caplog.text and "bug in an async callback" in caplog.text

@@ -1,0 +1,788 @@
+"""The engine: originate orders, planning, event folding (replaying real sessions), retries,
+reconciliation."""
+
+import os
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from outbound_campaign.dialer.engine import (
+    ABANDON_NO_RECALL,
+    AgentView,
+    CallResult,
+    CallState,
+    CallView,
+    CampaignView,
+    ContactSkip,
+    ContactState,
+    ContactView,
+    DialerServerView,
+    RetryDelays,
+    call_uuid_of,
+    check_timeouts,
+    decide_retry,
+    dial_string,
+    fold_event,
+    plan,
+    reconcile,
+)
+from outbound_campaign.dialer.outcomes import CampaignType, Outcome
+from outbound_campaign.dialer.pacing import PacingStats, TokenBucket
+from outbound_campaign.dialer.schedule import CallingWindow
+
+ROOT = Path(__file__).resolve().parents[2]
+T0 = datetime(2025, 1, 6, 10, 0, tzinfo=timezone.utc)  # Monday, 11:00 in Paris
+UUID = "c0ffee00-0000-4000-8000-000000000001"
+AGENT_FIRST, CLIENT_FIRST = CampaignType.AGENT_FIRST, CampaignType.CLIENT_FIRST
+
+
+def uuids():
+    counter = iter(range(1, 10_000))
+    return lambda: f"c0ffee00-0000-4000-8000-{next(counter):012d}"
+
+
+def server(**kwargs) -> DialerServerView:
+    return DialerServerView(
+        **({"id": 1, "customer_dial_template": "PJSIP/{number}@trunk", "max_channels": 10} | kwargs)
+    )
+
+
+def campaign(**kwargs) -> CampaignView:
+    values = {
+        "id": 7,
+        "type": AGENT_FIRST,
+        "server_id": 1,
+        "window": CallingWindow(tz="Europe/Paris"),
+        "caller_id_number": "+33180000000",
+        "caller_id_name": "Campaign 7",
+        "dial_timeout": 25,
+        "hold_message": "outbound/hold",
+        "abandon_message": "outbound/sorry",
+    }
+    return CampaignView(**(values | kwargs))
+
+
+def agent(agent_id: int, idle_minutes: int = 0, campaigns=(7,)) -> AgentView:
+    return AgentView(
+        agent_id, f"PJSIP/{1000 + agent_id}", frozenset(campaigns), T0 - timedelta(minutes=idle_minutes)
+    )
+
+
+def contact(contact_id: int, number: str = "+33123456789", **kwargs) -> ContactView:
+    return ContactView(id=contact_id, campaign_id=kwargs.pop("campaign_id", 7), e164=number, **kwargs)
+
+
+def call(**kwargs) -> CallView:
+    values = {"uuid": UUID, "campaign_id": 7, "contact_id": 1, "server_id": 1, "campaign_type": AGENT_FIRST}
+    values |= {"state": CallState.ORIGINATING, "queued_at": T0, "originated_at": T0}
+    return CallView(**(values | kwargs))
+
+
+# --- dial strings and headers -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("template", "number", "expected"),
+    [
+        ("PJSIP/{number}@trunk", "+33123456789", "PJSIP/+33123456789@trunk"),
+        ("PJSIP/{digits}@trunk", "+33123456789", "PJSIP/33123456789@trunk"),
+        ("PJSIP/{national}@trunk", "+33123456789", "PJSIP/0123456789@trunk"),
+        ("SIP/gw/{national}", "+442079460018", "SIP/gw/02079460018"),
+        ("PJSIP/{national}@us-trunk", "+12015550123", "PJSIP/2015550123@us-trunk"),
+        ("PJSIP/00{digits}@trunk", "+390612345678", "PJSIP/00390612345678@trunk"),
+        ("Local/{digits}@customers", "+15550101000", "Local/15550101000@customers"),
+    ],
+)
+def test_dial_string_placeholders(template, number, expected):
+    assert dial_string(template, number) == expected
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "PJSIP/{phone}@trunk",
+        "PJSIP/{}@trunk",
+        "PJSIP/{0}@trunk",
+        "PJSIP/{number!r}",
+        "PJSIP/{number:>20}",
+        "{number",
+    ],
+)
+def test_dial_template_refuses_other_placeholders(template):
+    with pytest.raises(ValueError, match="dial template"):
+        dial_string(template, "+33123456789")
+
+
+@pytest.mark.parametrize(
+    "template", ["PJSIP/{number}@trunk,30", "PJSIP/{number}@trunk;x", "PJSIP/{{number}}"]
+)
+def test_dial_string_refuses_characters_outside_the_safe_set(template):
+    with pytest.raises(ValueError, match="outside"):
+        dial_string(template, "+33123456789")
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["0123456789", "+0123456789", "+33 1 23 45 67 89", "+33123456789\r\nAction: Hangup", "+123456", ""],
+)
+def test_dial_string_refuses_what_is_not_e164(number):
+    with pytest.raises(ValueError, match=r"E\.164"):
+        dial_string("PJSIP/{number}@trunk", number)
+
+
+def test_server_refuses_a_bad_template_up_front():
+    with pytest.raises(ValueError):
+        server(customer_dial_template="PJSIP/{name}@trunk")
+
+
+def test_agent_first_originate_headers_follow_the_contract():
+    decided = plan(T0, server(), [campaign()], [agent(1)], [], {7: [contact(3)]}, TokenBucket(5), uuids())
+    (order,) = decided.originates
+    assert order.to_ami_headers() == {
+        "Action": "Originate",
+        "Channel": "PJSIP/1001",
+        "Context": "oc-agent-first",
+        "Exten": "s",
+        "Priority": "1",
+        "Async": "true",
+        "Timeout": "20000",
+        "CallerID": '"Campaign 7" <+33180000000>',
+        "ChannelId": UUID,
+        "OtherChannelId": f"{UUID}-2",
+        "Variable": f"OC_CALL_UUID={UUID},OC_CAMPAIGN_ID=7,OC_DIAL=PJSIP/+33123456789@trunk,"
+        "OC_DIAL_TIMEOUT=25,OC_CALLERID_NUM=+33180000000",
+        "ActionID": f"oc-{UUID}",
+    }
+    assert order.variables["OC_DIAL"] == "PJSIP/+33123456789@trunk"
+    assert (order.call.state, order.call.queued_at, order.call.agent_id, order.call.contact_id) == (
+        CallState.QUEUED,
+        T0,
+        1,
+        3,
+    )
+
+
+def test_client_first_originate_headers_follow_the_contract():
+    client = campaign(type=CLIENT_FIRST, max_wait=4)
+    decided = plan(T0, server(), [client], [agent(1)], [], {7: [contact(3)]}, TokenBucket(5), uuids())
+    (order,) = decided.originates
+    assert order.to_ami_headers() == {
+        "Action": "Originate",
+        "Channel": "PJSIP/+33123456789@trunk",
+        "Context": "oc-client-first",
+        "Exten": "s",
+        "Priority": "1",
+        "Async": "true",
+        "Timeout": "25000",
+        "CallerID": '"Campaign 7" <+33180000000>',
+        "ChannelId": UUID,
+        "Variable": f"OC_CALL_UUID={UUID},OC_CAMPAIGN_ID=7,OC_MAX_WAIT=4,"
+        "OC_HOLD_MSG=outbound/hold,OC_ABANDON_MSG=outbound/sorry",
+        "ActionID": f"oc-{UUID}",
+    }
+    assert order.call.agent_id is None
+
+
+def test_local_customer_channel_names_its_second_half():
+    local = server(customer_dial_template="Local/{digits}@customers")
+    client = campaign(type=CLIENT_FIRST)
+    (order,) = plan(
+        T0, local, [client], [agent(1)], [], {7: [contact(3)]}, TokenBucket(5), uuids()
+    ).originates
+    assert order.to_ami_headers()["OtherChannelId"] == f"{UUID}-2"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"caller_id_name": "Evil\r\nAction: Hangup"},
+        {"caller_id_name": 'Quote " here'},
+        {"caller_id_number": "0800123456"},
+        {"dial_timeout": 10},  # must ring at least 15 s
+        {"type": CLIENT_FIRST, "hold_message": "hold,x"},
+        {"type": CLIENT_FIRST, "abandon_message": "../../etc/passwd"},
+        {"type": CLIENT_FIRST, "abandon_message": None},
+    ],
+)
+def test_campaign_values_that_could_break_headers_are_refused(kwargs):
+    with pytest.raises(ValueError):
+        campaign(**kwargs)
+
+
+@pytest.mark.parametrize("channel", ["PJSIP/1001\r\nAction: Hangup", "PJSIP/1001,x", "1001", "PJSIP/10 01"])
+def test_agent_channel_is_checked(channel):
+    with pytest.raises(ValueError):
+        AgentView(1, channel, frozenset({7}), T0)
+
+
+# --- planning -----------------------------------------------------------------------------------
+
+
+def test_agent_first_one_call_per_free_agent_longest_idle_first():
+    agents = [agent(1, idle_minutes=1), agent(2, idle_minutes=9), agent(3, idle_minutes=5)]
+    busy = call(agent_id=3, contact_id=99)
+    due = {7: [contact(10), contact(11), contact(12)]}
+    decided = plan(T0, server(), [campaign()], agents, [busy], due, TokenBucket(5), uuids())
+    assert [(o.call.agent_id, o.call.contact_id) for o in decided.originates] == [(2, 10), (1, 11)]
+    assert decided.statuses[7].reason == "dialing"
+
+
+def test_server_channels_and_calls_per_second_bound_the_plan():
+    agents = [agent(i, idle_minutes=i) for i in range(1, 6)]
+    due = {7: [contact(i) for i in range(10, 20)]}
+    in_flight = [
+        call(uuid=f"c0ffee00-0000-4000-8000-{i:012d}", agent_id=None, contact_id=i) for i in range(100, 107)
+    ]
+    full = plan(T0, server(max_channels=9), [campaign()], agents, in_flight, due, TokenBucket(5), uuids())
+    assert len(full.originates) == 2  # 9 channels - 7 calls
+    bucket = TokenBucket(rate=3.0, burst=3.0)
+    limited = plan(T0, server(), [campaign()], agents, [], due, bucket, uuids())
+    assert len(limited.originates) == 3
+    assert bucket.available(T0) == 0  # the plan took its tokens
+    again = plan(T0, server(), [campaign()], agents, [], due, bucket, uuids())
+    assert again.originates == () and again.statuses[7].reason == "server_full"
+
+
+def test_due_contacts_outside_their_window_are_skipped_with_their_next_time():
+    # 07:30 UTC: 08:30 in Paris (callable), 02:30 in New York (not before 08:00 EST = 13:00 UTC)
+    now = datetime(2025, 1, 6, 7, 30, tzinfo=timezone.utc)
+    due = {7: [contact(1, "+12015550123"), contact(2, "+33123456789")]}
+    decided = plan(now, server(), [campaign()], [agent(1)], [], due, TokenBucket(5), uuids())
+    assert decided.skips == (
+        ContactSkip(1, "not_callable", datetime(2025, 1, 6, 13, 0, tzinfo=timezone.utc)),
+    )
+    assert [o.call.contact_id for o in decided.originates] == [2]
+
+
+def test_invalid_numbers_are_skipped_and_the_agent_kept():
+    due = {7: [contact(1, "0123456789"), contact(2)]}
+    decided = plan(T0, server(), [campaign()], [agent(1)], [], due, TokenBucket(5), uuids())
+    assert [(s.contact_id, s.reason) for s in decided.skips] == [(1, "invalid_number")]
+    assert [(o.call.contact_id, o.call.agent_id) for o in decided.originates] == [(2, 1)]
+
+
+def test_statuses_explain_why_nothing_is_dialled():
+    closed = campaign(window=CallingWindow(tz="Europe/Paris", weekdays=frozenset({5})))
+    decided = plan(T0, server(), [closed], [agent(1)], [], {7: [contact(1)]}, TokenBucket(5), uuids())
+    status = decided.statuses[7]
+    assert (status.reason, status.opens_at) == (
+        "closed_day",
+        datetime(2025, 1, 11, 7, 0, tzinfo=timezone.utc),
+    )
+    assert plan(T0, server(), [campaign()], [agent(1)], [], {}, TokenBucket(5), uuids()).statuses[
+        7
+    ].reason == ("no_contact_due")
+    nobody = plan(T0, server(), [campaign()], [], [], {7: [contact(1)]}, TokenBucket(5), uuids())
+    assert nobody.statuses[7].reason == "no_agent_ready"
+
+
+def test_client_first_overdials_by_the_observed_answer_rate():
+    stats = PacingStats(dialed=200, answered=80, abandoned=0)  # 40 % → 2.5
+    client = campaign(type=CLIENT_FIRST, stats=stats)
+    ringing = call(campaign_type=CLIENT_FIRST, state=CallState.RINGING, contact_id=99)
+    due = {7: [contact(i) for i in range(10, 30)]}
+    agents = [agent(1), agent(2)]
+    decided = plan(T0, server(), [client], agents, [ringing], due, TokenBucket(20, 20), uuids())
+    assert len(decided.originates) == 4  # floor(2 × 2.5) - 1 ringing
+    assert decided.statuses[7].dial_ratio == pytest.approx(2.5)
+
+
+def test_client_first_waits_while_calls_in_flight_cover_the_ready_agents():
+    ringing = [
+        call(
+            uuid=f"c0ffee00-0000-4000-8000-{i:012d}",
+            campaign_type=CLIENT_FIRST,
+            state=CallState.RINGING,
+            contact_id=i,
+        )
+        for i in (90, 91)
+    ]
+    client = campaign(type=CLIENT_FIRST)
+    decided = plan(
+        T0, server(), [client], [agent(1), agent(2)], ringing, {7: [contact(5)]}, TokenBucket(5), uuids()
+    )
+    assert decided.originates == ()
+    assert decided.statuses[7].reason == "paced"
+
+
+def test_client_first_at_the_abandon_cap_falls_back_to_one_to_one():
+    stats = PacingStats(dialed=1000, answered=400, abandoned=12)  # 3 %
+    client = campaign(type=CLIENT_FIRST, stats=stats)
+    due = {7: [contact(i) for i in range(10, 30)]}
+    decided = plan(T0, server(), [client], [agent(1), agent(2)], [], due, TokenBucket(20, 20), uuids())
+    assert len(decided.originates) == 2
+    assert decided.statuses[7].reason == "abandon_cap"
+
+
+def test_waiting_customers_get_an_agent_before_any_new_call():
+    waiting = call(
+        campaign_type=CLIENT_FIRST,
+        state=CallState.ANSWERED,
+        answered_at=T0 - timedelta(seconds=1),
+        customer_channel="PJSIP/trunk-0000001a",
+    )
+    client = campaign(type=CLIENT_FIRST)
+    decided = plan(
+        T0,
+        server(),
+        [client],
+        [agent(1, 3), agent(2, 1)],
+        [waiting],
+        {7: [contact(5)]},
+        TokenBucket(5),
+        uuids(),
+    )
+    (connect,) = decided.connects
+    assert connect.to_ami_headers() == {
+        "Action": "Originate",
+        "Channel": "PJSIP/1001",
+        "Application": "Bridge",
+        "Data": "PJSIP/trunk-0000001a",
+        "Async": "true",
+        "Timeout": "20000",
+        "ChannelId": f"{UUID}-a",
+        "Variable": f"OC_CALL_UUID={UUID},OC_LEG=agent",
+        "ActionID": f"oc-{UUID}-a",
+    }
+    assert (connect.call.agent_id, connect.call.agent_leg_at) == (1, T0)
+    assert [o.call.contact_id for o in decided.originates] == [5]  # agent 2 at 1:1 (no stats yet)
+
+
+def test_server_capacity_is_shared_round_robin_between_campaigns():
+    first, second = campaign(id=7), campaign(id=8)
+    agents = [agent(i, i, campaigns=(7, 8)) for i in range(1, 7)]
+    due = {7: [contact(i) for i in range(10, 20)], 8: [contact(i, campaign_id=8) for i in range(20, 30)]}
+    one = plan(
+        T0, server(max_channels=3), [first, second], agents, [], due, TokenBucket(9, 9), uuids(), start=0
+    )
+    assert sorted(o.call.campaign_id for o in one.originates) == [7, 7, 8]
+    two = plan(
+        T0,
+        server(max_channels=3),
+        [first, second],
+        agents,
+        [],
+        due,
+        TokenBucket(9, 9),
+        uuids(),
+        one.next_start,
+    )
+    assert sorted(o.call.campaign_id for o in two.originates) == [7, 8, 8]
+    agents_used = [o.call.agent_id for o in one.originates]
+    assert len(set(agents_used)) == 3
+
+
+class CountingContacts(Sequence):
+    """A long due list that counts how many contacts the engine reads."""
+
+    def __init__(self, size: int):
+        self.size, self.read = size, 0
+
+    def __len__(self):
+        return self.size
+
+    def __getitem__(self, index):
+        if isinstance(index, slice) or index >= self.size:
+            raise IndexError(index)
+        self.read += 1
+        return contact(index + 1)
+
+
+def test_an_agent_becoming_free_reads_only_the_contacts_it_dials():
+    due = CountingContacts(100_000)
+    busy = [
+        call(uuid=f"c0ffee00-0000-4000-8000-{i:012d}", agent_id=100 + i, contact_id=10**6 + i)
+        for i in range(50)
+    ]
+    decided = plan(
+        T0, server(max_channels=100), [campaign()], [agent(1)], busy, {7: due}, TokenBucket(5), uuids()
+    )
+    assert len(decided.originates) == 1
+    assert due.read == 1
+
+
+# --- folding real sessions ----------------------------------------------------------------------
+
+
+def transcripts_dir() -> Path:
+    candidates = [
+        Path(os.environ.get("OC_AMI_TRANSCRIPTS", ROOT / "tests" / "data" / "ami-asterisk-22")),
+        ROOT.parent / "shared" / "reference" / "ami-asterisk-22",
+    ]
+    for candidate in candidates:
+        if (candidate / "README.md").exists():
+            return candidate
+    pytest.fail(f"AMI transcripts not found in {[str(c) for c in candidates]}")
+
+
+def replay_as_contract(name: str) -> list[dict[str, str]]:
+    """A recorded session as our engine would see it under the contract: the originated channel
+    named ``UUID`` (ChannelId), its Local half ``UUID-2`` (OtherChannelId), ActionID ``oc-UUID``."""
+    messages, headers = [], {}
+    for line in (transcripts_dir() / name).read_text(encoding="utf-8").splitlines():
+        if not line.endswith("\\r\\n"):
+            continue
+        text = line[: -len("\\r\\n")]
+        if text == "":
+            if headers.get("Event"):
+                messages.append(headers)
+            headers = {}
+        elif ":" in text:
+            key, _sep, value = text.partition(":")
+            headers.setdefault(key, value.strip())
+    channels = [m for m in messages if m["Event"] == "Newchannel"]
+    renames = {}
+    if channels:
+        first = channels[0]
+        renames[first["Uniqueid"]] = UUID
+        second_half = first["Channel"].rsplit(";", 1)[0] + ";2"
+        renames |= {m["Uniqueid"]: f"{UUID}-2" for m in channels if m["Channel"] == second_half}
+    rewritten = []
+    for message in messages:
+        values = {key: renames.get(value, value) for key, value in message.items()}
+        if values.get("ActionID", "").startswith("orig-"):
+            values["ActionID"] = f"oc-{UUID}"
+        rewritten.append(values)
+    return rewritten
+
+
+def fold_all(call_view: CallView, events: list[dict[str, str]]):
+    """Fold events one second apart from T0; returns the last transition and the result."""
+    result = None
+    for index, event in enumerate(events):
+        if call_uuid_of(event) != call_view.uuid:
+            continue
+        transition = fold_event(call_view, event, T0 + timedelta(seconds=index))
+        call_view = transition.call
+        result = result or transition.result
+    return call_view, result
+
+
+@pytest.mark.parametrize(
+    ("name", "campaign_type", "outcome", "reason", "cause", "dial_status", "dialled"),
+    [
+        ("02-agent-first-answered.txt", AGENT_FIRST, Outcome.ANSWERED, 4, 16, "ANSWER", True),
+        ("03-client-busy.txt", CLIENT_FIRST, Outcome.BUSY, 5, None, None, True),
+        ("04-client-no-answer-timeout.txt", CLIENT_FIRST, Outcome.NO_ANSWER, 3, 19, None, True),
+        ("05-client-unallocated.txt", CLIENT_FIRST, Outcome.INVALID_NUMBER, 0, 1, None, True),
+        ("06-client-congestion.txt", CLIENT_FIRST, Outcome.CONGESTION, 8, None, None, True),
+        ("07-agent-first-client-no-answer.txt", AGENT_FIRST, Outcome.NO_ANSWER, 4, None, "NOANSWER", True),
+        ("08-bad-channel-technology.txt", CLIENT_FIRST, Outcome.FAILED, 0, None, None, False),
+    ],
+)
+def test_replayed_sessions_end_with_their_outcome(
+    name, campaign_type, outcome, reason, cause, dial_status, dialled
+):
+    queued = call(campaign_type=campaign_type, state=CallState.QUEUED, originated_at=None)
+    events = replay_as_contract(name)
+    final, result = fold_all(queued, events)
+    assert final.state is CallState.ENDED
+    assert (result.outcome, result.reason, result.cause, result.dial_status) == (
+        outcome,
+        reason,
+        cause,
+        dial_status,
+    )
+    assert result.customer_dialled is dialled
+
+
+def test_replayed_agent_first_answer_has_ring_and_talk_times():
+    events = replay_as_contract("02-agent-first-answered.txt")
+    queued = call(state=CallState.QUEUED, originated_at=None)
+    _final, result = fold_all(queued, events)
+
+    def index_of(kind: str, **headers) -> int:
+        return next(
+            i
+            for i, e in enumerate(events)
+            if e["Event"] == kind and all(e.get(k) == v for k, v in headers.items())
+        )
+
+    dial_begin = index_of("DialBegin", Uniqueid=UUID)
+    dial_end = index_of("DialEnd", Uniqueid=UUID)
+    hangup = index_of("Hangup", Uniqueid=UUID)
+    assert result.ringing_at == T0 + timedelta(seconds=dial_begin)
+    assert result.answered_at == result.connected_at == T0 + timedelta(seconds=dial_end)
+    assert result.ended_at == T0 + timedelta(seconds=hangup)
+    assert result.ring_seconds == dial_end - dial_begin
+    assert result.talk_seconds == hangup - dial_end
+    assert result.wait_seconds is None
+
+
+def test_routing_events_to_calls():
+    assert call_uuid_of({"Event": "UserEvent", "UserEvent": "OcWaiting", "Uuid": UUID}) == UUID
+    assert (
+        call_uuid_of({"Event": "OriginateResponse", "ActionID": f"oc-{UUID}", "Uniqueid": "<unknown>"})
+        == UUID
+    )
+    assert call_uuid_of({"Response": "Success", "ActionID": f"oc-{UUID}-a"}) == UUID
+    assert call_uuid_of({"Event": "Hangup", "Uniqueid": f"{UUID}-a", "Linkedid": f"{UUID}-a"}) == UUID
+    assert call_uuid_of({"Event": "Hangup", "Uniqueid": "1795777980.10", "Linkedid": UUID.upper()}) == UUID
+    assert call_uuid_of({"Event": "DialBegin", "DestUniqueid": f"{UUID};2"}) == UUID
+    assert call_uuid_of({"Event": "Hangup", "Uniqueid": "1795777980.10", "Linkedid": "1795777980.10"}) is None
+    assert call_uuid_of({"Response": "Success", "ActionID": "login-1"}) is None
+
+
+# --- client-first flow, step by step ------------------------------------------------------------
+
+
+def client_call(**kwargs) -> CallView:
+    return call(
+        **({"campaign_type": CLIENT_FIRST, "state": CallState.QUEUED, "originated_at": None} | kwargs)
+    )
+
+
+def steps(call_view: CallView, *timed_events):
+    transitions = []
+    for seconds, event in timed_events:
+        transition = fold_event(call_view, event, T0 + timedelta(seconds=seconds))
+        call_view = transition.call
+        transitions.append(transition)
+    return transitions
+
+
+def test_client_first_answered_and_connected():
+    queued = client_call()
+    transitions = steps(
+        queued,
+        (0, {"Response": "Success", "ActionID": f"oc-{UUID}", "Message": "Originate successfully queued"}),
+        (1, {"Event": "Newchannel", "Uniqueid": UUID, "Linkedid": UUID, "ChannelState": "0"}),
+        (3, {"Event": "Newstate", "Uniqueid": UUID, "Linkedid": UUID, "ChannelState": "5"}),
+        (9, {"Event": "OriginateResponse", "ActionID": f"oc-{UUID}", "Response": "Success", "Reason": "4"}),
+        (
+            11,
+            {"Event": "UserEvent", "UserEvent": "OcWaiting", "Uuid": UUID, "Channel": "PJSIP/trunk-0000001a"},
+        ),
+    )
+    waiting = transitions[-1].call
+    assert [t.call.state for t in transitions] == [
+        CallState.ORIGINATING,
+        CallState.ORIGINATING,
+        CallState.RINGING,
+        CallState.ANSWERED,
+        CallState.ANSWERED,
+    ]
+    assert waiting.customer_channel == "PJSIP/trunk-0000001a"
+    (connect,) = plan(
+        T0, server(), [campaign(type=CLIENT_FIRST)], [agent(4)], [waiting], {}, TokenBucket(5), uuids()
+    ).connects
+    transitions = steps(
+        connect.call,
+        (
+            12,
+            {"Event": "OriginateResponse", "ActionID": f"oc-{UUID}-a", "Response": "Success", "Reason": "4"},
+        ),
+        (12, {"Event": "BridgeEnter", "Uniqueid": f"{UUID}-a", "Linkedid": UUID}),
+        (12, {"Event": "UserEvent", "UserEvent": "OcConnected", "Uuid": UUID}),
+        (100, {"Event": "Hangup", "Uniqueid": UUID, "Linkedid": UUID, "Cause": "16"}),
+    )
+    result = transitions[-1].result
+    assert [t.changed for t in transitions] == [True, True, False, True]
+    assert result.outcome is Outcome.ANSWERED and result.agent_id == 4
+    assert (result.ring_seconds, result.wait_seconds, result.talk_seconds) == (6.0, 3.0, 88.0)
+    assert result.cause == 16
+
+
+def test_client_first_abandon_by_the_dialplan():
+    transitions = steps(
+        client_call(),
+        (0, {"Event": "OriginateResponse", "ActionID": f"oc-{UUID}", "Response": "Success", "Reason": "4"}),
+        (1, {"Event": "UserEvent", "UserEvent": "OcWaiting", "Uuid": UUID, "Channel": "PJSIP/trunk-01"}),
+        (3, {"Event": "UserEvent", "UserEvent": "OcAbandoned", "Uuid": UUID}),
+        (
+            4,
+            {
+                "Event": "UserEvent",
+                "UserEvent": "OcCallEnd",
+                "Uuid": UUID,
+                "DialStatus": "",
+                "Cause": "16",
+                "Answered": str(int(T0.timestamp())),
+                "Connected": "",
+                "Ended": str(int(T0.timestamp()) + 4),
+                "Abandoned": "1",
+            },
+        ),
+        (4, {"Event": "Hangup", "Uniqueid": UUID, "Cause": "16"}),
+    )
+    result = transitions[3].result
+    assert result.outcome is Outcome.ABANDONED
+    assert (result.wait_seconds, result.talk_seconds) == (4.0, None)
+    assert not transitions[4].changed  # the call had already ended
+
+
+def test_customer_hanging_up_on_hold_is_an_abandon():
+    transitions = steps(
+        client_call(),
+        (0, {"Event": "OriginateResponse", "ActionID": f"oc-{UUID}", "Response": "Success", "Reason": "4"}),
+        (5, {"Event": "Hangup", "Uniqueid": UUID, "Cause": "16"}),
+    )
+    assert transitions[-1].result.outcome is Outcome.ABANDONED
+
+
+def test_agent_missing_the_bridge_leg_puts_the_customer_back_in_the_queue():
+    waiting = client_call(state=CallState.ANSWERED, answered_at=T0, customer_channel="PJSIP/trunk-01")
+    sent = replace(waiting, agent_id=4, agent_leg_at=T0)
+    (transition,) = steps(
+        sent,
+        (
+            20,
+            {"Event": "OriginateResponse", "ActionID": f"oc-{UUID}-a", "Response": "Failure", "Reason": "3"},
+        ),
+    )
+    assert transition.agent_missed == 4
+    assert transition.call.agent_id is None and transition.call.state is CallState.ANSWERED
+    assert transition.result is None
+
+
+def test_originate_refused_by_asterisk_is_failed_but_not_dialled():
+    (transition,) = steps(
+        client_call(), (0, {"Response": "Error", "ActionID": f"oc-{UUID}", "Message": "Permission denied"})
+    )
+    result = transition.result
+    assert (result.outcome, result.customer_dialled, result.error) == (
+        Outcome.FAILED,
+        False,
+        "Permission denied",
+    )
+
+
+def test_failed_originate_waits_for_its_hangup_then_settles():
+    transitions = steps(
+        client_call(),
+        (0, {"Event": "Newchannel", "Uniqueid": UUID, "Linkedid": UUID, "ChannelState": "0"}),
+        (1, {"Event": "OriginateResponse", "ActionID": f"oc-{UUID}", "Response": "Failure", "Reason": "0"}),
+    )
+    pending = transitions[-1].call
+    assert pending.state is not CallState.ENDED
+    assert not check_timeouts(pending, T0 + timedelta(seconds=5)).changed
+    settled = check_timeouts(pending, T0 + timedelta(seconds=6))
+    assert settled.result.outcome is Outcome.FAILED and settled.result.ended_at == T0 + timedelta(seconds=6)
+
+
+def test_agent_first_agent_not_answering():
+    transitions = steps(
+        call(),
+        (0, {"Event": "Newchannel", "Uniqueid": UUID, "Linkedid": UUID, "ChannelState": "0"}),
+        (20, {"Event": "Hangup", "Uniqueid": UUID, "Linkedid": UUID, "Cause": "19"}),
+        (20, {"Event": "OriginateResponse", "ActionID": f"oc-{UUID}", "Response": "Failure", "Reason": "3"}),
+    )
+    assert transitions[1].result is None  # waits for the reason
+    result = transitions[2].result
+    assert (result.outcome, result.customer_dialled, result.ring_seconds) == (
+        Outcome.AGENT_NO_ANSWER,
+        False,
+        None,
+    )
+
+
+# --- retries ------------------------------------------------------------------------------------
+
+
+def result_of(outcome: Outcome, ended_at: datetime = T0, dialled: bool = True) -> CallResult:
+    ended = call(state=CallState.ENDED, ended_at=ended_at, outcome=outcome, customer_dialled=dialled)
+    return CallResult.of(ended)
+
+
+DELAYS = RetryDelays(busy=timedelta(minutes=10), no_answer=timedelta(hours=2), failed=timedelta(minutes=30))
+
+
+@pytest.mark.parametrize(
+    ("outcome", "state", "attempts", "next_at", "charged"),
+    [
+        (Outcome.ANSWERED, ContactState.DONE, 2, None, True),
+        (Outcome.INVALID_NUMBER, ContactState.FAILED, 2, None, True),
+        (Outcome.BUSY, ContactState.PENDING, 2, T0 + timedelta(minutes=10), True),
+        (Outcome.NO_ANSWER, ContactState.PENDING, 2, T0 + timedelta(hours=2), True),
+        (Outcome.CONGESTION, ContactState.PENDING, 2, T0 + timedelta(minutes=30), True),
+        (Outcome.FAILED, ContactState.PENDING, 2, T0 + timedelta(minutes=30), True),
+        (Outcome.AGENT_NO_ANSWER, ContactState.PENDING, 1, T0, False),
+        (Outcome.UNKNOWN, ContactState.PENDING, 1, T0 + timedelta(minutes=30), False),
+    ],
+)
+def test_retry_decisions(outcome, state, attempts, next_at, charged):
+    decision = decide_retry(result_of(outcome), contact(1, attempts=1), campaign(retry_delays=DELAYS), T0)
+    assert (decision.state, decision.attempts, decision.next_attempt_at, decision.charged) == (
+        state,
+        attempts,
+        next_at,
+        charged,
+    )
+
+
+def test_last_attempt_fails_the_contact_but_an_uncharged_outcome_does_not():
+    limited = campaign(max_attempts=3)
+    assert (
+        decide_retry(result_of(Outcome.BUSY), contact(1, attempts=2), limited, T0).state
+        is ContactState.FAILED
+    )
+    decision = decide_retry(result_of(Outcome.AGENT_NO_ANSWER), contact(1, attempts=3), limited, T0)
+    assert decision.state is ContactState.PENDING
+
+
+def test_nothing_dialled_charges_nothing():
+    decision = decide_retry(
+        result_of(Outcome.FAILED, dialled=False), contact(1, attempts=2), campaign(max_attempts=3), T0
+    )
+    assert (decision.state, decision.attempts, decision.charged) == (ContactState.PENDING, 2, False)
+
+
+def test_abandoned_number_is_not_called_again_within_72_hours():
+    client = campaign(type=CLIENT_FIRST, retry_delays=DELAYS)
+    decision = decide_retry(result_of(Outcome.ABANDONED), contact(1), client, T0)
+    assert decision.next_attempt_at == T0 + ABANDON_NO_RECALL
+    assert decision.attempts == 1
+
+
+def test_retry_lands_in_the_contacts_next_window():
+    # busy at 20:55 in Paris: +10 min is past 21:00, so 08:00 the next morning
+    evening = datetime(2025, 1, 6, 19, 55, tzinfo=timezone.utc)
+    decision = decide_retry(
+        result_of(Outcome.BUSY, evening), contact(1), campaign(retry_delays=DELAYS), evening
+    )
+    assert decision.next_attempt_at == datetime(2025, 1, 7, 7, 0, tzinfo=timezone.utc)
+
+
+def test_retry_after_the_campaign_end_has_no_next_time():
+    ending = campaign(retry_delays=DELAYS, window=CallingWindow(tz="Europe/Paris", date_end=date(2025, 1, 6)))
+    evening = datetime(2025, 1, 6, 19, 55, tzinfo=timezone.utc)
+    decision = decide_retry(result_of(Outcome.BUSY, evening), contact(1), ending, evening)
+    assert (decision.state, decision.next_attempt_at) == (ContactState.PENDING, None)
+
+
+# --- reconciliation -----------------------------------------------------------------------------
+
+
+def test_reconcile_after_a_reconnect():
+    up = call(uuid="c0ffee00-0000-4000-8000-000000000001")
+    recorded = call(uuid="c0ffee00-0000-4000-8000-000000000002", agent_id=3, state=CallState.RINGING)
+    young = call(uuid="c0ffee00-0000-4000-8000-000000000003", originated_at=T0 + timedelta(minutes=4))
+    lost = call(uuid="c0ffee00-0000-4000-8000-000000000004", originated_at=None)
+    garbled = call(uuid="c0ffee00-0000-4000-8000-000000000005")
+    channels = [
+        {"Event": "CoreShowChannel", "Uniqueid": "1795778035.26", "Linkedid": up.uuid},
+        {"Event": "CoreShowChannel", "Uniqueid": "1795778035.27", "Linkedid": "1795778035.26"},
+    ]
+    start = int(T0.timestamp())
+    astdb = {
+        recorded.uuid: f"dialstatus=ANSWER;cause=16;answered={start + 10};connected={start + 10};"
+        f"ended={start + 70};abandoned=0",
+        young.uuid: None,
+        garbled.uuid: "ANSWER|16|37",
+    }
+    now = T0 + timedelta(minutes=5)
+    settled = {r.call.uuid: r for r in reconcile(now, [up, recorded, young, lost, garbled], channels, astdb)}
+    assert settled[up.uuid].status == "up" and settled[up.uuid].result is None
+    done = settled[recorded.uuid].result
+    assert (done.outcome, done.ended_at, done.talk_seconds) == (
+        Outcome.ANSWERED,
+        T0 + timedelta(seconds=70),
+        60.0,
+    )
+    assert settled[young.uuid].status == "pending"
+    assert settled[lost.uuid].result.outcome is Outcome.UNKNOWN
+    assert settled[garbled.uuid].result.outcome is Outcome.UNKNOWN
+    assert settled[garbled.uuid].call.state is CallState.ENDED

@@ -1,0 +1,591 @@
+"""The simulator over TCP, against the Asterisk 22 transcripts and the call-flow contract."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+from pathlib import Path
+
+import pytest
+
+from pbxsim import AmiUser, PbxSimulator, Scenario, run_in_thread
+
+TRANSCRIPTS = Path("/work/shared/reference/ami-asterisk-22")
+if not TRANSCRIPTS.is_dir():  # the repository keeps no copy; the reference lives beside it
+    TRANSCRIPTS = Path(__file__).resolve().parents[3] / "shared/reference/ami-asterisk-22"
+USERS = {
+    "dialer": AmiUser.from_spec("dialer-secret", "all"),
+    "readonly": AmiUser.from_spec("readonly-secret", read="call,reporting", write="reporting"),
+}
+FAST = {"time_scale": 0.002, "seed": 7}
+CALL_EVENTS = {"Newchannel", "DialBegin", "DialEnd", "Hangup", "OriginateResponse"}
+
+
+def run(coroutine):
+    return asyncio.run(asyncio.wait_for(coroutine, 20))
+
+
+def transcript(name: str) -> list[tuple[str, object]]:
+    """A transcript as steps: ("send", bytes) and ("expect", bytes); "closed" marks EOF."""
+    steps: list[tuple[str, object]] = []
+    sent: list[str] = []
+    received = b""
+    for line in (TRANSCRIPTS / name).read_text().splitlines():
+        if line.startswith(">>"):
+            if received:
+                steps.append(("expect", received))
+                received = b""
+            if line == ">>":
+                steps.append(("send", ("\r\n".join(sent) + "\r\n\r\n").encode()))
+                sent = []
+            else:
+                sent.append(line[3:])
+        elif line.startswith("<<connection closed"):
+            received += b"<closed>"
+        else:
+            received += line.removesuffix("\\r\\n").encode() + b"\r\n"
+    if received:
+        steps.append(("expect", received))
+    return steps
+
+
+def normalise(data: bytes) -> bytes:
+    """Values that differ between two runs of Asterisk itself."""
+    data = re.sub(rb"(Uptime|LastReload): \d+", rb"\1: N", data)
+    data = re.sub(rb"Timestamp: [\d.]+", b"Timestamp: T", data)
+    data = re.sub(rb"-[0-9a-f]{8}(;[12])?\r\n", rb"-SEQ\1\r\n", data)
+    return re.sub(rb"\b\d{10}\.\d+\b", b"UID", data)
+
+
+def blocks(data: bytes) -> list[dict[str, str]]:
+    out = []
+    for raw in data.split(b"\r\n\r\n"):
+        lines = [line.decode() for line in raw.split(b"\r\n") if b": " in line or line.endswith(b":")]
+        if lines:
+            out.append(dict(line.split(": ", 1) if ": " in line else (line[:-1], "") for line in lines))
+    return out
+
+
+class Wire:
+    """A raw AMI connection: bytes in, bytes out."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer, self.data = reader, writer, b""
+
+    @classmethod
+    async def open(cls, sim: PbxSimulator, login: str | None = "dialer") -> Wire:
+        wire = cls(*await asyncio.open_connection("127.0.0.1", sim.port))
+        await wire.until(lambda data: data.endswith(b"\r\n"))
+        if login:
+            secret = USERS[login].secret if login in USERS else "dialer-secret"
+            await wire.action(f"Action: Login\r\nUsername: {login}\r\nSecret: {secret}\r\nActionID: login-1")
+            await wire.until(lambda data: b"Authentication accepted" in data)
+        return wire
+
+    async def action(self, text: str) -> None:
+        self.writer.write(text.encode() + b"\r\n\r\n")
+        await self.writer.drain()
+
+    async def until(self, done, timeout: float = 5.0) -> bytes:
+        async def read() -> bytes:
+            while not done(self.data):
+                chunk = await self.reader.read(65536)
+                if not chunk:
+                    self.data += b"<closed>"
+                    break
+                self.data += chunk
+            return self.data
+
+        return await asyncio.wait_for(read(), timeout)
+
+    async def event(self, name: str, **headers: str) -> dict[str, str]:
+        def found(data: bytes) -> dict[str, str] | None:
+            return next(
+                (
+                    b
+                    for b in blocks(data)
+                    if b.get("Event") == name and all(b.get(k) == v for k, v in headers.items())
+                ),
+                None,
+            )
+
+        await self.until(lambda data: found(data) is not None or data.endswith(b"<closed>"))
+        return found(self.data)
+
+    def take(self) -> bytes:
+        data, self.data = self.data, b""
+        return data
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def simulator(**scenario) -> PbxSimulator:
+    sim = PbxSimulator(Scenario(**{**FAST, **scenario}), USERS)
+    await sim.start()
+    return sim
+
+
+async def replay(name: str, sim: PbxSimulator) -> None:
+    """Send a transcript's actions; what comes back must be its bytes, up to normalise()."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", sim.port)
+    wire = Wire(reader, writer)
+    for kind, payload in transcript(name):
+        if kind == "send":
+            wire.writer.write(payload)
+        else:
+            expected = normalise(payload).replace(b"<closed><closed>", b"<closed>")
+            size = len(expected)
+            await wire.until(lambda data, size=size: len(normalise(data)) >= size)
+            assert normalise(wire.take()) == expected
+    wire.close()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "01-login-bad-secret.txt",
+        "10-dbput-dbget-missing.txt",
+        "12-ping-and-unknown-action.txt",
+        "13-readonly-user-cannot-originate.txt",
+        "14-devicestate-list.txt",
+    ],
+)
+def test_answers_byte_for_byte_like_the_transcript(name):
+    async def scenario():
+        sim = await simulator()
+        try:
+            await replay(name, sim)
+        finally:
+            await sim.stop()
+
+    run(scenario())
+
+
+def signature(data: bytes) -> list[tuple[str, ...]]:
+    """The call events a dialer reads, with the values that carry the outcome."""
+    keys = (
+        "Channel",
+        "DestChannel",
+        "ChannelStateDesc",
+        "Cause",
+        "Cause-txt",
+        "DialStatus",
+        "Response",
+        "Reason",
+    )
+    return [
+        (b["Event"], *(b.get(k, "") for k in keys))
+        for b in blocks(normalise(data))
+        if b.get("Event") in CALL_EVENTS
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "outcome"),
+    [
+        ("03-client-busy.txt", "busy"),
+        ("04-client-no-answer-timeout.txt", "no_answer"),
+        ("05-client-unallocated.txt", "invalid"),
+        ("06-client-congestion.txt", "congestion"),
+        ("08-bad-channel-technology.txt", None),
+    ],
+)
+def test_failed_originate_events_match_the_transcript(name, outcome):
+    steps = transcript(name)
+    originate = steps[3][1]
+    number = re.search(rb"Local/(\d+)@", originate)
+    overrides = {number[1].decode(): outcome} if number else {}
+
+    async def scenario():
+        sim = await simulator(overrides=overrides)
+        try:
+            wire = await Wire.open(sim)
+            wire.take()
+            wire.writer.write(originate)
+            response = await wire.event("OriginateResponse")
+            if response.get("Uniqueid") == "<unknown>" and number:
+                await wire.until(lambda data: data.count(b"Event: Hangup\r\n") == 2)
+            await sim.wait_idle()
+            return wire.take()
+        finally:
+            await sim.stop()
+
+    ours = run(scenario())
+    expected = steps[4][1]
+    assert signature(ours) == signature(expected)
+    # The OriginateResponse of a failure is identical, byte for byte.
+    their_response = next(b for b in expected.split(b"\r\n\r\n") if b.startswith(b"Event: OriginateResponse"))
+    assert their_response in ours
+
+
+def test_answered_originate_and_dial_application_match_transcript_07():
+    steps = transcript("07-agent-first-client-no-answer.txt")
+
+    async def scenario():
+        sim = await simulator(overrides={"5550105": "no_answer"}, talk_time=(1, 1))
+        try:
+            wire = await Wire.open(sim)
+            wire.take()
+            wire.writer.write(steps[3][1])
+            return await wire.until(lambda data: data.count(b"Event: Hangup\r\n") == 4)
+        finally:
+            await sim.stop()
+
+    ours = run(scenario())
+    theirs = steps[4][1]
+    ours_answer = [b for b in blocks(normalise(ours)) if b.get("Event") == "OriginateResponse"]
+    theirs_answer = [b for b in blocks(normalise(theirs)) if b.get("Event") == "OriginateResponse"]
+    assert ours_answer == theirs_answer
+    dial_end = [
+        (b.get("Channel", ""), b["DestChannel"], b["DialStatus"])
+        for b in blocks(normalise(ours))
+        if b.get("Event") == "DialEnd"
+    ]
+    assert dial_end == [
+        ("", "Local/1002@agents-SEQ;1", "ANSWER"),
+        ("Local/1002@agents-SEQ;1", "Local/5550105@customers-SEQ;1", "NOANSWER"),
+    ]
+
+
+def test_sync_originate_answers_before_the_events_as_transcript_09():
+    steps = transcript("09-sync-originate-bad.txt")
+
+    async def scenario():
+        sim = await simulator(overrides={"5550109": "invalid"})
+        try:
+            wire = await Wire.open(sim)
+            wire.take()
+            wire.writer.write(steps[3][1])
+            await wire.until(lambda data: data.count(b"Event: Hangup\r\n") == 2)
+            return wire.take()
+        finally:
+            await sim.stop()
+
+    ours = run(scenario())
+    assert ours.startswith(
+        b"Response: Error\r\nActionID: orig-8\r\nMessage: Originate failed\r\n\r\nEvent: Newchannel"
+    )
+    assert b"OriginateResponse" not in ours
+
+
+def test_coreshowchannels_and_hangup_by_regex_as_transcript_11():
+    steps = transcript("11-coreshowchannels-during-call.txt")
+    theirs = blocks(steps[6][1]) + blocks(steps[8][1])[:3]  # the lists, not the hangup that follows
+
+    async def scenario():
+        sim = await simulator(overrides={"5550107": "answer"}, ring_time=(0, 0), talk_time=(900, 900))
+        try:
+            wire = await Wire.open(sim)
+            wire.writer.write(steps[3][1])
+            await wire.event("OriginateResponse")
+            wire.take()
+            wire.writer.write(steps[5][1])
+            await wire.event("CoreShowChannelsComplete")
+            listing = blocks(wire.take())
+            wire.writer.write(steps[7][1])
+            await wire.event("ChannelsHungupListComplete")
+            hung_up = blocks(wire.take())
+            await sim.wait_idle()
+            return listing + hung_up
+        finally:
+            await sim.stop()
+
+    ours = run(scenario())
+    # Same messages, same headers in the same order.
+    assert [list(b) for b in ours] == [list(b) for b in theirs]
+    assert [b.get("Channel", "")[-2:] for b in ours] == [b.get("Channel", "")[-2:] for b in theirs]
+    assert ours[-1]["ListItems"] == "1"
+
+
+def test_an_injected_header_line_shows_as_an_extra_action_in_the_log():
+    async def scenario():
+        sim = await simulator()
+        try:
+            wire = await Wire.open(sim)
+            await wire.action(
+                "Action: DBPut\r\nFamily: oc\r\nKey: k\r\nVal: x\r\n\r\nAction: Hangup\r\nChannel: /.*/"
+            )
+            await wire.until(lambda data: data.count(b"Response:") >= 3)
+            return [logged.name for logged in sim.actions_log]
+        finally:
+            await sim.stop()
+
+    assert run(scenario()) == ["Login", "DBPut", "Hangup"]
+
+
+def test_actions_are_logged_to_a_file(tmp_path):
+    async def scenario():
+        sim = PbxSimulator(Scenario(**FAST), USERS, log_actions=tmp_path / "actions.jsonl")
+        await sim.start()
+        try:
+            wire = await Wire.open(sim)
+            await wire.action("Action: Ping\r\nActionID: p")
+            await wire.until(lambda data: b"Pong" in data)
+        finally:
+            await sim.stop()
+
+    run(scenario())
+    lines = (tmp_path / "actions.jsonl").read_text().splitlines()
+    assert len(lines) == 2 and '"Ping"' in lines[1]
+
+
+def originate_agent_first(
+    uuid: str, agent: str = "PJSIP/1001", dial: str = "PJSIP/+33102020202@trunk"
+) -> str:
+    return (
+        f"Action: Originate\r\nChannel: {agent}\r\nContext: oc-agent-first\r\nExten: s\r\nPriority: 1\r\n"
+        f'Async: true\r\nTimeout: 20000\r\nCallerID: "Campaign 7" <+33100000000>\r\nChannelId: {uuid}\r\n'
+        f"OtherChannelId: {uuid}-2\r\nVariable: OC_CALL_UUID={uuid},OC_CAMPAIGN_ID=7,OC_DIAL={dial},"
+        f"OC_DIAL_TIMEOUT=20,OC_CALLERID_NUM=+33100000000\r\nActionID: {uuid}"
+    )
+
+
+def originate_client_first(uuid: str, dial: str = "PJSIP/+33102020202@trunk", max_wait: int = 30) -> str:
+    return (
+        f"Action: Originate\r\nChannel: {dial}\r\nContext: oc-client-first\r\nExten: s\r\nPriority: 1\r\n"
+        f'Async: true\r\nTimeout: 20000\r\nCallerID: "Campaign 7" <+33100000000>\r\nChannelId: {uuid}\r\n'
+        f"Variable: OC_CALL_UUID={uuid},OC_CAMPAIGN_ID=7,OC_MAX_WAIT={max_wait},OC_HOLD_MSG=oc/hold,"
+        f"OC_ABANDON_MSG=oc/sorry\r\nActionID: {uuid}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("outcome", "dialstatus", "cause"),
+    [
+        ("answer", "ANSWER", "16"),
+        ("busy", "BUSY", "17"),
+        ("invalid", "CHANUNAVAIL", "1"),
+        ("congestion", "CONGESTION", "34"),
+    ],
+)
+def test_agent_first_records_the_outcome_in_astdb(outcome, dialstatus, cause):
+    uuid = "c0ffee00-0000-4000-8000-000000000001"
+
+    async def scenario():
+        sim = await simulator(overrides={"+33102020202": outcome})
+        try:
+            wire = await Wire.open(sim)
+            await wire.action(originate_agent_first(uuid))
+            response = await wire.event("OriginateResponse")
+            end = await wire.event("UserEvent", UserEvent="OcCallEnd")
+            await sim.wait_idle()
+            return response, end, sim.astdb.get("oc", uuid)
+        finally:
+            await sim.stop()
+
+    response, end, record = run(scenario())
+    assert (response["Response"], response["Reason"], response["Uniqueid"]) == ("Success", "4", uuid)
+    assert (end["Uuid"], end["DialStatus"], end["Cause"], end["Abandoned"]) == (uuid, dialstatus, cause, "0")
+    fields = dict(item.split("=", 1) for item in record.split(";"))
+    assert list(fields) == ["dialstatus", "cause", "answered", "connected", "ended", "abandoned"]
+    assert (fields["dialstatus"], fields["cause"], bool(fields["answered"])) == (
+        dialstatus,
+        cause,
+        outcome == "answer",
+    )
+
+
+def test_agent_first_agent_not_answering_fails_with_reason_3():
+    async def scenario():
+        sim = await simulator(agent_overrides={"PJSIP/1001": "no_answer"})
+        try:
+            wire = await Wire.open(sim)
+            await wire.action(originate_agent_first("a1"))
+            response = await wire.event("OriginateResponse")
+            await sim.wait_idle()
+            return response, sim.astdb.get("oc", "a1")
+        finally:
+            await sim.stop()
+
+    response, record = run(scenario())
+    assert (response["Response"], response["Reason"], response["Channel"]) == ("Failure", "3", "PJSIP/1001")
+    assert record is None  # the dialplan never ran
+
+
+def test_client_first_connected_by_a_bridge_leg():
+    uuid = "c1"
+
+    async def scenario():
+        sim = await simulator(overrides={"+33102020202": "answer"}, talk_time=(2, 2))
+        try:
+            wire = await Wire.open(sim)
+            await wire.action(originate_client_first(uuid))
+            waiting = await wire.event("UserEvent", UserEvent="OcWaiting")
+            await wire.action(
+                "Action: Originate\r\nChannel: PJSIP/1001\r\nApplication: Bridge\r\n"
+                f"Data: {waiting['Channel']}\r\nAsync: true\r\nChannelId: {uuid}-a\r\n"
+                f"Variable: OC_CALL_UUID={uuid},OC_LEG=agent\r\nActionID: {uuid}-a"
+            )
+            connected = await wire.event("UserEvent", UserEvent="OcConnected")
+            end = await wire.event("UserEvent", UserEvent="OcCallEnd")
+            await sim.wait_idle()
+            return waiting, connected, end, sim.astdb.get("oc", uuid), wire.take()
+        finally:
+            await sim.stop()
+
+    waiting, connected, end, record, data = run(scenario())
+    assert waiting["Uuid"] == connected["Uuid"] == end["Uuid"] == uuid
+    assert waiting["Channel"].startswith("PJSIP/trunk-") and waiting["Uniqueid"] == uuid
+    assert data.count(b"Event: BridgeEnter\r\n") == 2
+    assert end["Connected"] and end["Abandoned"] == "0" and "abandoned=0" in record
+
+
+def test_client_first_without_agent_is_abandoned():
+    async def scenario():
+        sim = await simulator(overrides={"+33102020202": "answer"})
+        try:
+            wire = await Wire.open(sim)
+            await wire.action(originate_client_first("c2", max_wait=5))
+            abandoned = await wire.event("UserEvent", UserEvent="OcAbandoned")
+            end = await wire.event("UserEvent", UserEvent="OcCallEnd")
+            await sim.wait_idle()
+            return abandoned, end, sim.astdb.get("oc", "c2")
+        finally:
+            await sim.stop()
+
+    abandoned, end, record = run(scenario())
+    assert abandoned["Uuid"] == "c2" and end["Abandoned"] == "1"
+    assert record.startswith("dialstatus=ANSWER;cause=16;") and record.endswith(";abandoned=1")
+
+
+def test_customer_outcomes_follow_the_seeded_mix():
+    mix = {"answer": 0.3, "busy": 0.2, "no_answer": 0.3, "invalid": 0.1, "congestion": 0.1}
+    scenarios = [Scenario(seed=3, mix=mix) for _ in range(2)]
+    draws = [[scenario.customer_outcome("PJSIP/1@t") for _ in range(200)] for scenario in scenarios]
+    assert draws[0] == draws[1]
+    assert set(draws[0]) == set(mix)
+    assert Scenario(prefix_overrides={"+331": "busy", "+3310": "congestion"}).customer_outcome(
+        "PJSIP/+33102@t"
+    ) == ("congestion")
+
+
+def test_calls_survive_a_dropped_connection_and_are_found_again():
+    async def scenario():
+        sim = await simulator(overrides={"+33102020202": "answer"}, talk_time=(60, 60))
+        try:
+            wire = await Wire.open(sim)
+            await wire.action(originate_agent_first("d1"))
+            await wire.event("BridgeEnter")
+            sim.drop_connections()
+            assert (await wire.until(lambda data: data.endswith(b"<closed>"))).endswith(b"<closed>")
+            again = await Wire.open(sim)
+            await again.action("Action: CoreShowChannels\r\nActionID: c")
+            await again.event("CoreShowChannelsComplete")
+            listed = [b["Uniqueid"] for b in blocks(again.take()) if b.get("Event") == "CoreShowChannel"]
+            await again.action("Action: Hangup\r\nChannel: /^PJSIP/1001-/\r\nActionID: h")
+            end = await again.event("UserEvent", UserEvent="OcCallEnd")
+            return listed, end
+        finally:
+            await sim.stop()
+
+    listed, end = run(scenario())
+    assert "d1" in listed and end["Uuid"] == "d1"
+
+
+def test_drop_every_n_actions_runs_the_action_but_never_answers():
+    async def scenario():
+        sim = await simulator()
+        sim.faults.drop_every = 3  # Login is 1
+        try:
+            wire = await Wire.open(sim)
+            await wire.action("Action: DBPut\r\nFamily: f\r\nKey: k\r\nVal: 1\r\nActionID: 2")
+            await wire.action("Action: DBPut\r\nFamily: f\r\nKey: k\r\nVal: 2\r\nActionID: 3")
+            data = await wire.until(lambda data: data.endswith(b"<closed>"))
+            return data, sim.astdb.get("f", "k")
+        finally:
+            await sim.stop()
+
+    data, value = run(scenario())
+    assert b"ActionID: 2\r\n" in data and b"ActionID: 3\r\n" not in data and value == "2"
+
+
+def test_lost_and_delayed_acks():
+    async def scenario():
+        sim = await simulator(overrides={"5550101": "busy"})
+        try:
+            wire = await Wire.open(sim)
+            sim.faults.lose_ack("Originate")
+            await wire.action(
+                "Action: Originate\r\nChannel: Local/5550101@c\r\nApplication: Wait\r\n"
+                "Async: yes\r\nActionID: o1"
+            )
+            await wire.event("OriginateResponse", ActionID="o1")
+            sim.faults.delay_ack("Ping", 0.2)
+            await wire.action(
+                "Action: Ping\r\nActionID: p1\r\n\r\nAction: DBGet\r\nFamily: x\r\nKey: y\r\nActionID: d1"
+            )
+            await wire.until(lambda data: b"Pong" in data)
+            return wire.take()
+        finally:
+            await sim.stop()
+
+    data = run(scenario())
+    assert b"Originate successfully queued" not in data
+    assert data.index(b"ActionID: d1") < data.index(b"ActionID: p1")
+
+
+def test_shutdown_event_then_close():
+    async def scenario():
+        sim = await simulator()
+        try:
+            wire = await Wire.open(sim)
+            await sim.shutdown(restart=True)
+            return await wire.until(lambda data: data.endswith(b"<closed>"))
+        finally:
+            await sim.stop()
+
+    data = run(scenario())
+    assert data.endswith(
+        b"Event: Shutdown\r\nPrivilege: system,all\r\nShutdown: Cleanly\r\nRestart: True\r\n\r\n<closed>"
+    )
+
+
+def test_frozen_simulator_reads_but_never_answers():
+    async def scenario():
+        sim = await simulator()
+        try:
+            wire = await Wire.open(sim)
+            wire.take()
+            sim.faults.frozen = True
+            await wire.action("Action: Ping\r\nActionID: p")
+            with pytest.raises(asyncio.TimeoutError):
+                await wire.until(lambda data: b"Pong" in data, timeout=0.2)
+            return sim.actions("ping")
+        finally:
+            await sim.stop()
+
+    assert len(run(scenario())) == 1
+
+
+def test_default_user_has_least_privilege():
+    async def scenario():
+        sim = PbxSimulator(Scenario(**FAST))
+        await sim.start()
+        try:
+            wire = await Wire.open(sim)
+            await wire.action("Action: Command\r\nCommand: core stop now\r\nActionID: c")
+            await wire.action("Action: DBDel\r\nFamily: oc\r\nKey: none\r\nActionID: d")
+            return await wire.until(lambda data: b"ActionID: d" in data)
+        finally:
+            await sim.stop()
+
+    data = run(scenario())
+    assert b"FullyBooted" not in data  # no ``system`` read
+    assert b"ActionID: d\r\nMessage: Database entry not found" in data
+
+
+def test_run_in_thread_serves_synchronous_code():
+    with (
+        run_in_thread(Scenario(**FAST), USERS) as sim,
+        socket.create_connection(("127.0.0.1", sim.port)) as sock,
+    ):
+        sock.sendall(b"Action: Login\r\nUsername: dialer\r\nSecret: dialer-secret\r\n\r\n")
+        received = b""
+        while b"Authentication accepted" not in received:
+            received += sock.recv(4096)
+        sim.drop_connections()
+        while chunk := sock.recv(4096):
+            received += chunk
+    assert received.startswith(b"Asterisk Call Manager/11.0.0\r\n")
