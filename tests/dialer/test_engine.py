@@ -1,7 +1,6 @@
 """The engine: originate orders, planning, event folding (replaying real sessions), retries,
 reconciliation."""
 
-import os
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
@@ -34,6 +33,8 @@ from outbound_campaign.dialer.pacing import PacingStats, TokenBucket
 from outbound_campaign.dialer.schedule import CallingWindow
 
 ROOT = Path(__file__).resolve().parents[2]
+# The sessions recorded against Asterisk 22.10.1 (a copy of the shared reference).
+TRANSCRIPTS = ROOT / "tests" / "data" / "ami-asterisk-22"
 T0 = datetime(2025, 1, 6, 10, 0, tzinfo=timezone.utc)  # Monday, 11:00 in Paris
 UUID = "c0ffee00-0000-4000-8000-000000000001"
 AGENT_FIRST, CLIENT_FIRST = CampaignType.AGENT_FIRST, CampaignType.CLIENT_FIRST
@@ -407,22 +408,11 @@ def test_an_agent_becoming_free_reads_only_the_contacts_it_dials():
 # --- folding real sessions ----------------------------------------------------------------------
 
 
-def transcripts_dir() -> Path:
-    candidates = [
-        Path(os.environ.get("OC_AMI_TRANSCRIPTS", ROOT / "tests" / "data" / "ami-asterisk-22")),
-        ROOT.parent / "shared" / "reference" / "ami-asterisk-22",
-    ]
-    for candidate in candidates:
-        if (candidate / "README.md").exists():
-            return candidate
-    pytest.fail(f"AMI transcripts not found in {[str(c) for c in candidates]}")
-
-
 def replay_as_contract(name: str) -> list[dict[str, str]]:
     """A recorded session as our engine would see it under the contract: the originated channel
     named ``UUID`` (ChannelId), its Local half ``UUID-2`` (OtherChannelId), ActionID ``oc-UUID``."""
     messages, headers = [], {}
-    for line in (transcripts_dir() / name).read_text(encoding="utf-8").splitlines():
+    for line in (TRANSCRIPTS / name).read_text(encoding="utf-8").splitlines():
         if not line.endswith("\\r\\n"):
             continue
         text = line[: -len("\\r\\n")]

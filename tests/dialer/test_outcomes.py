@@ -1,6 +1,5 @@
 """Outcome tables, checked against the AMI sessions recorded on a real Asterisk 22."""
 
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,24 +22,14 @@ from outbound_campaign.dialer.outcomes import (
 
 AGENT_FIRST, CLIENT_FIRST = CampaignType.AGENT_FIRST, CampaignType.CLIENT_FIRST
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def transcripts_dir() -> Path:
-    """The recorded sessions: $OC_AMI_TRANSCRIPTS, a copy under tests/data, or the shared reference."""
-    candidates = [
-        Path(os.environ.get("OC_AMI_TRANSCRIPTS", ROOT / "tests" / "data" / "ami-asterisk-22")),
-        ROOT.parent / "shared" / "reference" / "ami-asterisk-22",
-    ]
-    for candidate in candidates:
-        if (candidate / "README.md").exists():
-            return candidate
-    pytest.fail(f"AMI transcripts not found in {[str(c) for c in candidates]}")
+# The sessions recorded against Asterisk 22.10.1 (a copy of the shared reference).
+TRANSCRIPTS = ROOT / "tests" / "data" / "ami-asterisk-22"
 
 
 def read_transcript(name: str) -> list[dict[str, str]]:
     """The messages Asterisk sent, as header dicts (lines ``>> `` were sent by the client)."""
     messages, headers = [], {}
-    for line in (transcripts_dir() / name).read_text(encoding="utf-8").splitlines():
+    for line in (TRANSCRIPTS / name).read_text(encoding="utf-8").splitlines():
         if not line.endswith("\\r\\n"):
             continue  # client lines and the <<connection closed>> notes
         text = line[: -len("\\r\\n")]

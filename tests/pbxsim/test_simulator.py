@@ -11,9 +11,8 @@ import pytest
 
 from pbxsim import AmiUser, PbxSimulator, Scenario, run_in_thread
 
-TRANSCRIPTS = Path("/work/shared/reference/ami-asterisk-22")
-if not TRANSCRIPTS.is_dir():  # the repository keeps no copy; the reference lives beside it
-    TRANSCRIPTS = Path(__file__).resolve().parents[3] / "shared/reference/ami-asterisk-22"
+# The sessions recorded against Asterisk 22.10.1 (a copy of the shared reference).
+TRANSCRIPTS = Path(__file__).resolve().parents[1] / "data" / "ami-asterisk-22"
 USERS = {
     "dialer": AmiUser.from_spec("dialer-secret", "all"),
     "readonly": AmiUser.from_spec("readonly-secret", read="call,reporting", write="reporting"),
