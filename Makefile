@@ -14,5 +14,8 @@ demo:
 lint:
 	@bash scripts/lint.sh
 
+bench:
+	@bash scripts/bench.sh
+
 clean:
 	rm -rf .build

@@ -19,6 +19,7 @@
         "views/outbound_contact_views.xml",
         "views/outbound_campaign_views.xml",
         "views/outbound_campaign_dashboard_views.xml",
+        "wizards/outbound_contact_import_views.xml",
         "views/menus.xml",
     ],
     "demo": [

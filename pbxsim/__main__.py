@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_user,
         metavar="NAME:SECRET[:READ[:WRITE]]",
         help="an AMI user; READ/WRITE are permission classes joined by '+', e.g. "
-        "dialer:s3cret:call+user+reporting:originate+call+reporting+system; without them the "
+        "dialer:s3cret:call+user+reporting:originate+call+reporting; without them the "
         "user has every permission; repeatable. Default: dialer:dialer-secret with "
         f"read={'+'.join(sorted(DEFAULT_USER.read))} write={'+'.join(sorted(DEFAULT_USER.write))}",
     )

@@ -5,8 +5,12 @@ Each Originate runs as one asyncio task that plays what Asterisk would do: creat
 Reason Asterisk uses), then run the application or the dialplan context on it. The contexts of
 ``extensions_outbound_campaign.conf`` are emulated step for step (docs/call-flow-contract.md):
 ``oc-agent-first`` dials ``OC_DIAL`` from the agent's channel, ``oc-client-first`` holds the
-answered customer until a ``Bridge`` leg takes it or ``OC_MAX_WAIT`` passes, and the hangup
-handler of the first channel writes the outcome to AstDB and sends ``UserEvent: OcCallEnd``.
+answered customer until an agent leg in ``oc-agent-bridge`` takes it (``SHARED(OC_CONNECTED)``,
+``OcConnected``, ``Bridge(customer,x)``) or ``OC_MAX_WAIT`` passes, and the hangup handler of the
+first channel writes the outcome to AstDB under ``oc/<OC_DAY>/<uuid>``, sends ``UserEvent:
+OcCallEnd`` and, on the first call ending of a UTC day, deletes the families of 8 to 14 days
+before. An agent leg originated with ``Application: Bridge`` runs no dialplan, as in Asterisk:
+it is bridged, but nothing sends ``OcConnected`` nor records the connection.
 
 Calls belong to the PBX, not to an AMI connection: they go on when a client drops.
 """
@@ -54,6 +58,20 @@ DIAL_FAILURES = {
 # What the dialplan's FILTER() lets through to Dial(), and the REGEX() the result must match.
 DIAL_FILTER = re.compile(r"[^0-9A-Za-z+@/_]")
 DIAL_STRING = re.compile(r"^[A-Za-z0-9]+/[+]?[0-9]+(@[A-Za-z0-9_]+)?$")
+# The dialplan's REGEX() checks of OC_CALL_UUID, OC_DAY and (oc-agent-bridge) OC_CUSTOMER.
+UUID_CHECK = re.compile(r"^[0-9a-fA-F-]+$")
+DAY_CHECK = re.compile(r"^[0-9]{8}$")
+CHANNEL_CHECK = re.compile(r"^[A-Za-z0-9+/@._;:-]+$")
+ASTDB_FAMILY = "oc"
+# The hangup handler's daily sweep: DBdeltree(oc/<day>) for these many days before today.
+SWEEP_DAYS = range(8, 15)
+AGENT_BRIDGE_CONTEXT = "oc-agent-bridge"
+
+
+def utc_day(epoch: int) -> str:
+    """``STRFTIME(epoch,UTC,%Y%m%d)``."""
+    return time.strftime("%Y%m%d", time.gmtime(epoch))
+
 
 Publish = Callable[[str, str, list[Header]], None]
 _logger = logging.getLogger(__name__)
@@ -94,6 +112,7 @@ class Channel:
     application: str = ""
     app_data: str = ""
     variables: dict[str, str] = field(default_factory=dict)
+    shared: dict[str, str] = field(default_factory=dict)  # SHARED() variables
     far: Channel | None = None  # the ;2 half of a Local channel
     bridge: Bridge | None = None
     hangup_cause: int = 0
@@ -204,6 +223,8 @@ class Pbx:
         self._epoch_base = int(time.time())
         # Answered client-first customers a Bridge leg may take: name → (call, connected future).
         self._waiting: dict[str, tuple[SimCall, asyncio.Future[Bridge]]] = {}
+        # GLOBAL(OC_SWEPT_DAY) of the hangup handler: the UTC day AstDB was last pruned.
+        self.swept_day: str | None = None
 
     # ---- public operations (AMI actions land here) -------------------------------------------
 
@@ -214,7 +235,7 @@ class Pbx:
             flow = "agent-first"
         elif request.context == "oc-client-first":
             flow = "client-first"
-        elif request.application.lower() == "bridge":
+        elif request.context == AGENT_BRIDGE_CONTEXT or request.application.lower() == "bridge":
             flow = "agent-leg"
         else:
             flow = "application" if request.application else "dialplan"
@@ -516,6 +537,8 @@ class Pbx:
             await self._agent_first(call, channel)
         elif context == "oc-client-first":
             await self._client_first(call, channel)
+        elif context == AGENT_BRIDGE_CONTEXT:
+            await self._agent_bridge(call, channel)
         else:  # a context we do not emulate: the channel stays up for a talk time
             channel.application, channel.app_data = "Wait", ""
             await self._pause(self.scenario.draw(self.scenario.talk_time), channel)
@@ -535,8 +558,21 @@ class Pbx:
 
     # ---- oc-agent-first ---------------------------------------------------------------------------
 
+    def _valid_call_variables(self, channel: Channel) -> bool:
+        """The REGEX() checks of OC_CALL_UUID and OC_DAY that open the first contexts; when one
+        fails, the dialplan hangs up (cause 16) before pushing the hangup handler."""
+        variables = channel.variables
+        if UUID_CHECK.match(variables.get("OC_CALL_UUID", "")) and DAY_CHECK.match(
+            variables.get("OC_DAY", "")
+        ):
+            return True
+        channel.hangup_cause = 16
+        return False
+
     async def _agent_first(self, call: SimCall, agent: Channel) -> None:
         """``oc-agent-first``: push the hangup handler, then Dial(${FILTER(OC_DIAL)}, timeout)."""
+        if not self._valid_call_variables(agent):
+            return
         agent.hangup_handler = self._outcome_handler(call, "agent-first")
         agent.priority += 1
         dial = DIAL_FILTER.sub("", agent.variables.get("OC_DIAL", ""))
@@ -609,6 +645,9 @@ class Pbx:
     async def _client_first(self, call: SimCall, customer: Channel) -> None:
         """``oc-client-first``: hangup handler, hold message, OcWaiting, hold up to OC_MAX_WAIT,
         then (no agent came) OcAbandoned, the safe-harbor message and hang up."""
+        if not self._valid_call_variables(customer):
+            return
+        uuid = customer.variables["OC_CALL_UUID"]
         customer.hangup_handler = self._outcome_handler(call, "client-first")
         call.answered_at = self._epoch()
         connected: asyncio.Future[Bridge] = asyncio.get_running_loop().create_future()
@@ -619,21 +658,45 @@ class Pbx:
                 customer.application, customer.app_data = "Playback", hold_message
                 await self._pause(self.scenario.hold_message_time, customer, until=connected)
             if not connected.done():
-                self.user_event(customer, "OcWaiting", [("Uuid", call.uuid)])
+                customer.shared["OC_WAITING"] = "1"
+                self.user_event(customer, "OcWaiting", [("Uuid", uuid)])
                 customer.application, customer.app_data = "MusicOnHold", ""
                 max_wait = float(customer.variables.get("OC_MAX_WAIT") or "inf")
                 await self._pause(max_wait, customer, until=connected)
         finally:
             self._waiting.pop(customer.name, None)
-        if connected.done():  # in the bridge until the call ends
+        if connected.done():  # in the bridge until the call ends (Bridge's x: never back here)
             await self._pause(math.inf, customer)
+        customer.shared["OC_WAITING"] = "0"
         call.abandoned = True
-        self.user_event(customer, "OcAbandoned", [("Uuid", call.uuid)])
+        self.user_event(customer, "OcAbandoned", [("Uuid", uuid)])
         customer.application, customer.app_data = "Playback", customer.variables.get("OC_ABANDON_MSG", "")
         await self._pause(self.scenario.abandon_message_time, customer)
 
+    async def _agent_bridge(self, call: SimCall, agent: Channel) -> None:
+        """``oc-agent-bridge``: check OC_CALL_UUID and OC_CUSTOMER, take only a customer still on
+        hold (``SHARED(OC_WAITING)`` = 1), stamp ``SHARED(OC_CONNECTED)`` on the customer's
+        channel, send ``OcConnected`` from this leg, then ``Bridge(customer,x)``."""
+        variables = agent.variables
+        uuid, target = variables.get("OC_CALL_UUID", ""), variables.get("OC_CUSTOMER", "")
+        if not UUID_CHECK.match(uuid) or not CHANNEL_CHECK.match(target):
+            agent.hangup_cause = 16
+            return
+        call.uuid = uuid
+        customer = self.channels.get(target)
+        if customer is None or customer.shared.get("OC_WAITING") != "1":
+            agent.hangup_cause = 16
+            return
+        customer.shared["OC_WAITING"] = "0"
+        customer.shared["OC_CONNECTED"] = str(self._epoch())
+        self.user_event(agent, "OcConnected", [("Uuid", uuid)])
+        agent.application, agent.app_data = "Bridge", f"{target},x"
+        await self._bridge_leg(call, agent, target)
+
     async def _bridge_leg(self, call: SimCall, agent: Channel, target: str) -> None:
-        """``Application: Bridge`` on the agent leg: take the waiting customer or give up."""
+        """``Bridge(target)`` on the agent leg: take the waiting customer or give up. Run as
+        ``Application: Bridge`` it is just that: no dialplan, so no ``OcConnected`` and no
+        connection recorded for the customer's hangup handler."""
         call.uuid = call.request.variables.get("OC_CALL_UUID", call.uuid)
         waiting = self._waiting.pop(target, None)
         if waiting is None:
@@ -642,8 +705,8 @@ class Pbx:
         customer_call, connected = waiting
         customer = self.channels[target]
         bridge = self._bridge(customer, agent)
-        customer_call.connected_at = self._epoch()
-        self.user_event(customer, "OcConnected", [("Uuid", customer_call.uuid)])
+        if "OC_CONNECTED" in customer.shared:
+            customer_call.connected_at = int(customer.shared["OC_CONNECTED"])
         connected.set_result(bridge)
         await self._talk(bridge, customer=customer, own=agent)
 
@@ -697,18 +760,23 @@ class Pbx:
     # ---- the dialplan's hangup handler ---------------------------------------------------------------
 
     def _outcome_handler(self, call: SimCall, flow: str) -> Callable[[Channel], None]:
-        """``oc-hangup-handler``: DBPut oc/<uuid> and UserEvent OcCallEnd (contract § AstDB)."""
+        """``oc-hangup-handler``: DB(oc/<OC_DAY>/<uuid>), UserEvent OcCallEnd (contract § AstDB),
+        then the daily sweep of the AstDB families of 8 to 14 days before."""
 
         def handler(channel: Channel) -> None:
+            uuid, day = channel.variables["OC_CALL_UUID"], channel.variables["OC_DAY"]
             dialstatus = "ANSWER" if flow == "client-first" else channel.variables.get("DIALSTATUS", "")
             ended = self._epoch()
             answered = "" if call.answered_at is None else str(call.answered_at)
-            connected = "" if call.connected_at is None else str(call.connected_at)
+            if flow == "client-first":  # stamped by oc-agent-bridge on this channel
+                connected = re.sub(r"\D", "", channel.shared.get("OC_CONNECTED", ""))
+            else:
+                connected = "" if call.connected_at is None else str(call.connected_at)
             abandoned = "1" if call.abandoned else "0"
             cause = str(channel.hangup_cause)
             self.astdb.put(
-                "oc",
-                call.uuid,
+                f"{ASTDB_FAMILY}/{day}",
+                uuid,
                 f"dialstatus={dialstatus};cause={cause};answered={answered};"
                 f"connected={connected};ended={ended};abandoned={abandoned}",
             )
@@ -716,7 +784,7 @@ class Pbx:
                 channel,
                 "OcCallEnd",
                 [
-                    ("Uuid", call.uuid),
+                    ("Uuid", uuid),
                     ("DialStatus", dialstatus),
                     ("Cause", cause),
                     ("Answered", answered),
@@ -725,5 +793,16 @@ class Pbx:
                     ("Abandoned", abandoned),
                 ],
             )
+            self._sweep_astdb(ended)
 
         return handler
+
+    def _sweep_astdb(self, now: int) -> None:
+        """Once per UTC day (GLOBAL(OC_SWEPT_DAY)): DBdeltree(oc/<day>) for the days 8 to 14
+        before ``now``. Families of recent days, and other families, are never touched."""
+        today = utc_day(now)
+        if self.swept_day == today:
+            return
+        self.swept_day = today
+        for days in SWEEP_DAYS:
+            self.astdb.deltree(f"{ASTDB_FAMILY}/{utc_day(now - days * 86400)}")

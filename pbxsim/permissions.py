@@ -76,9 +76,9 @@ class AmiUser:
 
 
 # A least-privilege dialer: call events and UserEvents to read; Originate, call control and
-# reporting to write, plus ``system`` because Asterisk files DBDel (used to clear an outcome
-# once it is stored) under that class only.
+# reporting to write. Never ``system``, ``command`` or ``config``: it may DBGet (``reporting``)
+# but gets "Permission denied" for DBPut/DBDel; the dialplan alone writes and prunes AstDB.
 DEFAULT_USERNAME = "dialer"
 DEFAULT_USER = AmiUser.from_spec(
-    "dialer-secret", read="call,user,reporting", write="originate,call,reporting,system"
+    "dialer-secret", read="call,user,reporting", write="originate,call,reporting"
 )

@@ -5,12 +5,18 @@ order: load the state as the views below → :func:`plan` → send each order's
 ``to_ami_headers()`` (after committing its call row) → :func:`fold_event` for every AMI event
 and action response (routed with :func:`call_uuid_of`), :func:`check_timeouts` on a tick →
 a :class:`CallResult` when a call ends → :func:`decide_retry` for its contact → after any
-reconnect, :func:`reconcile` before planning again. Nothing here does I/O or reads the clock.
+reconnect, :func:`reconcile` before planning again (reading each call's AstDB record at
+:func:`astdb_location`). Nothing here does I/O or reads the clock.
 
 Identifiers, headers, channel variables, UserEvents and the AstDB record follow
 ``docs/call-flow-contract.md``. Our ActionIDs are ``oc-<uuid>`` (first originate) and
 ``oc-<uuid>-a`` (client-first agent leg): an ``OriginateResponse`` ``Failure`` carries
 ``Uniqueid: <unknown>`` (transcripts 03–08), so the ActionID is what routes it.
+
+Least privilege: the dialer's AMI user has ``write = originate,call,reporting`` and ``read =
+call,user,reporting``. It reads AstDB (``DBGet`` is filed under ``system`` or ``reporting``) but
+never writes or deletes there (``DBPut``/``DBDel`` need ``system``): the dialplan files each
+record under the UTC day the call was queued (``OC_DAY``) and drops the days older than a week.
 
 Decisions on attempts (the tables are in ``outcomes``):
 
@@ -62,6 +68,12 @@ from .schedule import CallingWindow, contact_timezone, next_callable_at, window_
 
 AGENT_FIRST_CONTEXT = "oc-agent-first"
 CLIENT_FIRST_CONTEXT = "oc-client-first"
+#: Client first: the context the agent leg is originated into; on answer it marks the waiting
+#: customer connected (``SHARED(OC_CONNECTED)``), sends ``OcConnected`` and ``Bridge()``s them.
+AGENT_BRIDGE_CONTEXT = "oc-agent-bridge"
+#: AstDB family of the dialplan's records; each UTC day of queueing is a sub-family
+#: ``oc/<YYYYMMDD>`` (see :func:`astdb_location`).
+ASTDB_FAMILY = "oc"
 #: FTC/FCC/Ofcom: let a number ring at least 15 s before giving up.
 MIN_DIAL_TIMEOUT = 15
 #: Ofcom: no re-call of an abandoned number within 72 h unless an agent is guaranteed.
@@ -200,11 +212,13 @@ class DialerServerView:
     max_calls_per_second: float = 1.0
     agent_first_context: str = AGENT_FIRST_CONTEXT
     client_first_context: str = CLIENT_FIRST_CONTEXT
+    agent_bridge_context: str = AGENT_BRIDGE_CONTEXT
 
     def __post_init__(self) -> None:
         check_dial_template(self.customer_dial_template)
         _check_pattern("agent-first context", self.agent_first_context, _CONTEXT)
         _check_pattern("client-first context", self.client_first_context, _CONTEXT)
+        _check_pattern("agent-bridge context", self.agent_bridge_context, _CONTEXT)
 
 
 @dataclass(frozen=True)
@@ -359,27 +373,37 @@ class OriginateOrder:
 
 @dataclass(frozen=True)
 class ConnectAgentOrder:
-    """Client first: ring a ready agent and bridge them to the customer waiting on hold."""
+    """Client first: ring a ready agent and bridge them to the customer waiting on hold.
+
+    The agent leg runs the dialplan context ``oc-agent-bridge`` when the agent answers (not the
+    ``Bridge`` application directly: Asterisk runs no dialplan on an application leg, so nothing
+    would record that the customer was connected).
+    """
 
     call: CallView
     agent_channel: str
     customer_channel: str
     timeout_ms: int
+    context: str = AGENT_BRIDGE_CONTEXT
 
     def __post_init__(self) -> None:
         _check_pattern("customer channel", self.customer_channel, _CHANNEL)
+        _check_pattern("agent channel", self.agent_channel, _CHANNEL)
+        _check_pattern("context", self.context, _CONTEXT)
 
     def to_ami_headers(self) -> dict[str, str]:
-        """The contract's bridge originate (Async, so the AMI connection never waits on it)."""
+        """The contract's agent-leg originate (Async, so the AMI connection never waits on it)."""
+        uuid = self.call.uuid
         return {
             "Action": "Originate",
             "Channel": self.agent_channel,
-            "Application": "Bridge",
-            "Data": self.customer_channel,
+            "Context": self.context,
+            "Exten": "s",
+            "Priority": "1",
             "Async": "true",
             "Timeout": str(self.timeout_ms),
-            "ChannelId": f"{self.call.uuid}-a",
-            "Variable": f"OC_CALL_UUID={self.call.uuid},OC_LEG=agent",
+            "ChannelId": f"{uuid}-a",
+            "Variable": f"OC_CALL_UUID={uuid},OC_LEG=agent,OC_CUSTOMER={self.customer_channel}",
             "ActionID": self.call.agent_action_id,
         }
 
@@ -448,7 +472,7 @@ def _originate(
         queued_at=now,
     )
     caller_id = _caller_id(campaign.caller_id_name, campaign.caller_id_number)
-    variables = {"OC_CALL_UUID": uuid, "OC_CAMPAIGN_ID": str(campaign.id)}
+    variables = {"OC_CALL_UUID": uuid, "OC_CAMPAIGN_ID": str(campaign.id), "OC_DAY": _astdb_day(now)}
     if agent is not None:
         variables |= {
             "OC_DIAL": customer,
@@ -591,6 +615,7 @@ def plan(
                 agent.channel,
                 call.customer_channel or "",
                 campaign.agent_ring_timeout * 1000,
+                server.agent_bridge_context,
             )
         )
     free = [agent for agent in free if agent.id not in taken]
@@ -839,15 +864,20 @@ def _end(call: CallView, ended_at: datetime, record: CallEndRecord | None = None
         dialled = call.customer_dialled or dial_status is not None
     else:  # the hangup handler that wrote the record ran on the customer's channel
         dialled = call.customer_dialled or record is not None
-    outcome = classify(
-        call.campaign_type,
-        reason=call.reason,
-        cause=cause,
-        dial_status=dial_status,
-        answered=answered_at is not None,
-        connected=connected_at is not None,
-        abandoned=abandoned,
-    )
+    if call.error is not None and call.reason is None and not dialled:
+        # Refused before any channel existed (AMI error, link down): nobody was rung, not even
+        # the agent, so it is neither the agent's miss nor the customer's outcome.
+        outcome = Outcome.FAILED
+    else:
+        outcome = classify(
+            call.campaign_type,
+            reason=call.reason,
+            cause=cause,
+            dial_status=dial_status,
+            answered=answered_at is not None,
+            connected=connected_at is not None,
+            abandoned=abandoned,
+        )
     return replace(
         call,
         state=CallState.ENDED,
@@ -1097,11 +1127,28 @@ def decide_retry(
     return RetryDecision(contact.id, ContactState.PENDING, attempts, next_at, charged, result.outcome)
 
 
+def _astdb_day(queued_at: datetime) -> str:
+    """``YYYYMMDD`` of the UTC day ``queued_at`` falls on: the call's ``OC_DAY``."""
+    return _aware(queued_at).strftime("%Y%m%d")
+
+
+def astdb_location(call: CallView) -> tuple[str, str]:
+    """``(family, key)`` of the call's AstDB record for ``DBGet``: ``("oc/<YYYYMMDD>", uuid)``,
+    the UTC day its first Originate was queued (the ``OC_DAY`` it carried).
+
+    The dialplan's hangup handler writes it there and deletes the families older than a week
+    itself; the dialer only reads (its AMI user has no ``system`` right, which DBDel needs).
+    """
+    if call.queued_at is None:
+        raise ValueError(f"call {call.uuid}: no queued_at, so no OC_DAY and no AstDB location")
+    return f"{ASTDB_FAMILY}/{_astdb_day(call.queued_at)}", call.uuid
+
+
 @dataclass(frozen=True)
 class Reconciliation:
     """What became of an in-flight call across a lost connection: ``up`` (events will follow),
-    ``ended`` (``result`` holds the outcome; DBDel the key once stored) or ``pending`` (nothing
-    known yet; ask again)."""
+    ``ended`` (``result`` holds the outcome; the AstDB record stays, the dialplan drops it a
+    week later) or ``pending`` (nothing known yet; ask again)."""
 
     call: CallView
     status: str
@@ -1117,8 +1164,8 @@ def reconcile(
 ) -> list[Reconciliation]:
     """Settle the calls in flight after a reconnect or a restart, before dialling again.
 
-    ``channels`` are the ``CoreShowChannel`` events; ``astdb`` maps a uuid to its ``DBGet oc
-    <uuid>`` value (``None`` when not found). A call neither up nor recorded, older than
+    ``channels`` are the ``CoreShowChannel`` events; ``astdb`` maps a uuid to the value ``DBGet``
+    returned at :func:`astdb_location` (``None`` when not found). A call neither up nor recorded, older than
     ``grace`` since its originate, ends ``unknown``: its contact is rescheduled, never left in
     progress. Never re-send an Originate for it.
     """
@@ -1152,6 +1199,8 @@ def reconcile(
 
 __all__ = [
     "ABANDON_NO_RECALL",
+    "AGENT_BRIDGE_CONTEXT",
+    "ASTDB_FAMILY",
     "AgentView",
     "CallResult",
     "CallState",
@@ -1169,6 +1218,7 @@ __all__ = [
     "Reconciliation",
     "RetryDecision",
     "RetryDelays",
+    "astdb_location",
     "call_uuid_of",
     "check_e164",
     "check_timeouts",

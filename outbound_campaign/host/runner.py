@@ -28,7 +28,11 @@ from ..dialer.pacing import TokenBucket
 
 _logger = logging.getLogger(__name__)
 
-ASTDB_FAMILY = "oc"
+
+#: OriginateResponse reasons that say the agent did not take the call: rang out (3), busy (5).
+AGENT_AWAY_REASONS = (3, 5)
+#: How often calls left unsettled by a reconciliation are looked up again.
+RECHECK = 2.0
 
 
 def real_clock():
@@ -63,6 +67,8 @@ class DialerRunner:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._reconciled = False
+        self._reconciled_at = 0.0
+        self._unsettled = set()  # uuids of calls Asterisk knew nothing of at the last reconciliation
         self._tasks = set()
         self._start = 0
         self._campaigns = []
@@ -126,6 +132,8 @@ class DialerRunner:
                     break
                 self.store.heartbeat("connected" if self.ami.connected else "disconnected")
             self._check_timeouts()
+            if self.ami.connected and self._unsettled and time.monotonic() - self._reconciled_at >= RECHECK:
+                await self._reconcile()
             if self.ami.connected and self._reconciled and not self._stopping.is_set():
                 await self._dial()
 
@@ -155,30 +163,33 @@ class DialerRunner:
         self.store.heartbeat("disconnected")
 
     async def _reconcile(self):
-        """Settle every call in flight from what Asterisk still knows, before dialling again."""
-        while self.ami.connected and not self._stopping.is_set():
-            open_calls = [call for call in self.calls.values() if call.state is not engine.CallState.ENDED]
-            if not open_calls:
-                self._reconciled = True
-                return
+        """Settle every call in flight from what Asterisk still knows, then allow dialling.
+
+        Calls Asterisk knows nothing of yet stay in flight (their contact and agent are not
+        dialled again) and are looked at again every few seconds until the engine's grace
+        period closes them as ``unknown``.
+        """
+        open_calls = [call for call in self.calls.values() if call.state is not engine.CallState.ENDED]
+        if open_calls:
             try:
                 channels = await self.ami.core_show_channels()
                 live = {engine.call_uuid_of(channel) for channel in channels}
                 astdb = {}
                 for call in open_calls:
-                    if call.uuid not in live:
-                        astdb[call.uuid] = await self.ami.db_get(ASTDB_FAMILY, call.uuid)
+                    if call.uuid not in live and call.queued_at is not None:
+                        astdb[call.uuid] = await self.ami.db_get(*engine.astdb_location(call))
             except AmiError as exc:
                 _logger.warning("Reconciliation interrupted: %s", exc)
                 return
             settled = engine.reconcile(self.clock(), open_calls, channels, astdb, self.reconcile_grace)
+            self._unsettled = {item.call.uuid for item in settled if item.status == "pending"}
             for item in settled:
                 if item.status == "ended":
-                    await self._finish(item.result)
-            if all(item.status != "pending" for item in settled):
-                self._reconciled = True
-                return
-            await self._sleep(1.0)
+                    self._finish(item.result)
+        else:
+            self._unsettled = set()
+        self._reconciled = True
+        self._reconciled_at = time.monotonic()
 
     # -- dialling ------------------------------------------------------------------------------
 
@@ -240,8 +251,10 @@ class DialerRunner:
         try:
             result = await self.ami.originate(order.to_ami_headers())
         except OriginateUnknown as exc:
-            # Sent, fate unknown: never re-send; the reconciliation after the reconnect settles it.
+            # Sent, fate unknown: never re-send; reconciliation (after the reconnect, or at the
+            # next recheck if the link stayed up) settles it.
             _logger.info("Originate %s: %s", uuid_, exc)
+            self._unsettled.add(uuid_)
             return
         except AmiHeaderError as exc:
             _logger.error("Originate %s refused before sending: %s", uuid_, exc)
@@ -290,7 +303,7 @@ class DialerRunner:
         if transition.agent_missed:
             self.store.set_agent(transition.agent_missed, "paused", "no answer")
         if transition.result is not None:
-            await self._finish(transition.result)
+            self._finish(transition.result)
         elif (
             transition.call.state is not call.state
             or transition.call.agent_answered_at != call.agent_answered_at
@@ -303,9 +316,9 @@ class DialerRunner:
             transition = engine.check_timeouts(call, now)
             if transition.result is not None:
                 self.calls[call.uuid] = transition.call
-                self._spawn(self._finish(transition.result))
+                self._finish(transition.result)
 
-    async def _finish(self, result):
+    def _finish(self, result):
         """Store a finished call and decide its contact's next step; frees the agent."""
         self.calls.pop(result.uuid, None)
         now = self.clock()
@@ -314,11 +327,11 @@ class DialerRunner:
         if campaign is None:  # paused or done meanwhile: its calls in flight still end properly
             campaign = self.store.load_campaigns(now, ids=[result.campaign_id])[0]
         decision = engine.decide_retry(result, contact, campaign, now)
-        pause = result.agent_id if result.outcome.value == "agent_no_answer" else None
+        # An agent who let the call ring out or was busy is paused (they are away); a call torn
+        # down by Asterisk itself (reason 0/1: shutdown, channel gone) says nothing of the agent.
+        missed = result.outcome.value == "agent_no_answer" and result.reason in AGENT_AWAY_REASONS
+        pause = result.agent_id if missed else None
+        # The AstDB entry stays: the dialer has no `system` permission to delete it, and the
+        # dialplan drops each day's entries a week later.
         self.store.record_result(result, decision, pause_agent=pause)
-        if self.ami is not None and self.ami.connected:
-            try:
-                await self.ami.db_del(ASTDB_FAMILY, result.uuid)
-            except AmiError as exc:
-                _logger.debug("AstDB entry of %s not removed: %s", result.uuid, exc)
         self._wake.set()

@@ -213,7 +213,7 @@ class DialerStore:
                 legal_hours=(8.0, 21.0) if campaign.enforce_legal_hours else None,
             ),
             caller_id_number=campaign.caller_id_number or "",
-            caller_id_name=campaign.caller_id_name or campaign.name[:80],
+            caller_id_name=campaign.caller_id_name or "",
             dial_timeout=campaign.dial_timeout,
             agent_ring_timeout=campaign.agent_ring_timeout,
             max_attempts=campaign.max_attempts,

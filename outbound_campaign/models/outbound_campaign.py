@@ -6,6 +6,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.addons.base.models.res_partner import _tz_get
 
 from ..dialer.engine import E164
+from .outbound_contact import CONTROL_CHARACTERS
 
 CONTACT_STATES_OPEN = ("pending", "in_progress")
 # Caller ID and sound names are sent to Asterisk in AMI headers and channel variables.
@@ -237,6 +238,14 @@ class OutboundCampaign(models.Model):
             if campaign.time_end <= campaign.time_start:
                 raise ValidationError(
                     self.env._("The end time of campaign %s must be after its start time.", campaign.name)
+                )
+
+    @api.constrains("name")
+    def _check_name(self):
+        for campaign in self:
+            if CONTROL_CHARACTERS.search(campaign.name):
+                raise ValidationError(
+                    self.env._("A campaign name cannot hold line breaks or other control characters.")
                 )
 
     @api.constrains("caller_id_number", "caller_id_name")

@@ -3,3 +3,5 @@ from . import test_campaign_counters
 from . import test_constraints
 from . import test_security
 from . import test_dialer_e2e
+from . import test_contact_import
+from . import test_dialer_faults

@@ -8,6 +8,7 @@ an asyncio loop in the test's thread.
 
 import asyncio
 import time
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 from pbxsim import Scenario, run_in_thread
@@ -35,14 +36,25 @@ class DialerCase(OutboundCampaignCase):
         origin = time.monotonic()
         return lambda: start + timedelta(seconds=time.monotonic() - origin)
 
-    def run_dialer(self, until, scenario=None, clock=None, timeout=30.0, during=None):
+    @staticmethod
+    def settled(campaign):
+        """Nothing left to call and no call in flight."""
+        return not campaign.contact_ids.filtered(lambda c: c.state in ("pending", "in_progress"))
+
+    def run_dialer(self, until, scenario=None, clock=None, timeout=30.0, during=None, ami_options=None):
         """Dial until ``until()`` holds (checked on fresh data), then stop; returns the simulator."""
         scenario = scenario or Scenario(seed=7, time_scale=0.01)
         with run_in_thread(scenario) as sim:
             self.server.port = sim.port
             self.env.flush_all()
             store = DialerStore(self.registry, self.server.id, "test@localhost:0")
-            runner = DialerRunner(store, clock=clock or self.frozen_clock(), tick=0.02)
+            runner = DialerRunner(
+                store,
+                clock=clock or self.frozen_clock(),
+                tick=0.02,
+                reconcile_grace=timedelta(seconds=3),
+                ami_options={"reconnect_delay": 0.02, "reconnect_max_delay": 0.2, **(ami_options or {})},
+            )
 
             async def main():
                 task = asyncio.get_running_loop().create_task(runner.run())
@@ -57,7 +69,17 @@ class DialerCase(OutboundCampaignCase):
                             return
                         if task.done():
                             break
-                    self.fail(f"the dialer did not get there in {timeout} s")
+                    if task.done() and task.exception():
+                        raise task.exception()
+                    open_calls = [
+                        (c.uuid, c.state.value, c.reason, c.dial_status) for c in runner.calls.values()
+                    ]
+                    states = dict(Counter(self.env["outbound.contact"].search([]).mapped("state")))
+                    agents = self.env["outbound.agent"].search([]).mapped(lambda a: (a.channel, a.state))
+                    self.fail(
+                        f"the dialer did not get there in {timeout} s; calls in flight: {open_calls}; "
+                        f"contacts: {states}; agents: {agents}"
+                    )
                 finally:
                     runner.stop()
                     await task

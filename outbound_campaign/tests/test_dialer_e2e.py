@@ -1,3 +1,4 @@
+from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 
 from odoo.tests import tagged
@@ -26,16 +27,13 @@ class TestDialerEndToEnd(DialerCase):
         campaign.action_run_now()
         return campaign
 
-    def settled(self, campaign):
-        return lambda: not campaign.contact_ids.filtered(lambda c: c.state in ("pending", "in_progress"))
-
     def outcome_of(self, campaign, number):
         return campaign.contact_ids.filtered(lambda c: c.phone_e164 == number)
 
     def test_agent_first_from_run_now_to_done(self):
         numbers = [f"+4420794601{n:02d}" for n in range(8)]
         campaign = self.campaign_with(numbers)
-        sim = self.run_dialer(self.settled(campaign))
+        sim = self.run_dialer(lambda: self.settled(campaign))
         self.assertEqual(set(campaign.contact_ids.mapped("state")), {"done"})
         self.assertEqual(set(campaign.call_ids.mapped("outcome")), {"answered"})
         self.assertEqual(len(campaign.call_ids), 8, "one call per contact, none dialled twice")
@@ -61,7 +59,7 @@ class TestDialerEndToEnd(DialerCase):
             },
         )
         campaign = self.campaign_with([ANSWER, BUSY, NO_ANSWER, INVALID, CONGESTION])
-        self.run_dialer(self.settled(campaign), scenario=scenario)
+        self.run_dialer(lambda: self.settled(campaign), scenario=scenario)
         expected = {
             ANSWER: ("done", 1, "answered"),
             BUSY: ("failed", 2, "busy"),
@@ -100,18 +98,12 @@ class TestDialerEndToEnd(DialerCase):
     def test_client_first_from_run_now_to_done(self):
         numbers = [f"+4420794602{n:02d}" for n in range(6)]
         campaign = self.campaign_with(numbers, campaign_type="client_first", max_wait=30)
-        sim = self.run_dialer(self.settled(campaign))
+        sim = self.run_dialer(lambda: self.settled(campaign))
         self.assertEqual(set(campaign.contact_ids.mapped("state")), {"done"})
         self.assertEqual(set(campaign.call_ids.mapped("outcome")), {"answered"})
         self.assertTrue(all(call.agent_id and call.connect_at for call in campaign.call_ids))
-        self.assertEqual(
-            {o.get("Context") for o in sim.actions("Originate") if o.get("Context")}, {"oc-client-first"}
-        )
-        self.assertEqual(
-            len([o for o in sim.actions("Originate") if o.get("Application") == "Bridge"]),
-            6,
-            "one agent leg per call",
-        )
+        contexts = Counter(o.get("Context") for o in sim.actions("Originate"))
+        self.assertEqual(contexts, {"oc-client-first": 6, "oc-agent-bridge": 6}, "one agent leg per call")
 
     def test_client_first_abandon_when_no_agent(self):
         campaign = self.campaign_with([ANSWER], campaign_type="client_first", max_wait=2)

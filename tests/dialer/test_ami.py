@@ -23,6 +23,8 @@ USERS = {
     "readonly": AmiUser.from_spec("readonly-secret", read="call", write="reporting"),
 }
 UUID = "c0ffee00-0000-4000-8000-000000000001"
+DAY = "20250106"  # OC_DAY: the dialplan files the call's record under AstDB family oc/<DAY>
+FAMILY = f"oc/{DAY}"
 INJECTIONS = [
     "x\r\n\r\nAction: Hangup\r\nChannel: /.*/",
     "x\nAction: Hangup",
@@ -51,6 +53,7 @@ def agent_first(uuid: str = UUID, **extra: object) -> dict[str, object]:
         "Variable": {
             "OC_CALL_UUID": uuid,
             "OC_CAMPAIGN_ID": "7",
+            "OC_DAY": DAY,
             "OC_DIAL": "PJSIP/+33102020202@trunk",
             "OC_DIAL_TIMEOUT": "20",
             "OC_CALLERID_NUM": "+33100000000",
@@ -177,9 +180,9 @@ def test_agent_first_outcome_and_astdb_helpers():
         channels = await client.core_show_channels()
         assert await client.hangup(f"/^{channels[0]['Channel'].split('-')[0]}-/")
         await ended.wait()
-        record = await client.db_get("oc", UUID)
-        deleted = await client.db_del("oc", UUID)
-        missing = await client.db_get("oc", UUID)
+        record = await client.db_get(FAMILY, UUID)
+        deleted = await client.db_del(FAMILY, UUID)
+        missing = await client.db_get(FAMILY, UUID)
         await stopped(sim, client)
         return result, channels, record, deleted, missing
 
@@ -215,7 +218,7 @@ def test_originate_whose_link_drops_after_sending_is_not_resent():
         await client.ping()
         await sim.wait_idle()
         originates = sim.actions("Originate")
-        record = await client.db_get("oc", UUID)
+        record = await client.db_get(FAMILY, UUID)
         await stopped(sim, client)
         return caught.value, originates, states, record
 

@@ -20,6 +20,7 @@ from outbound_campaign.dialer.engine import (
     ContactView,
     DialerServerView,
     RetryDelays,
+    astdb_location,
     call_uuid_of,
     check_timeouts,
     decide_retry,
@@ -153,8 +154,8 @@ def test_agent_first_originate_headers_follow_the_contract():
         "CallerID": '"Campaign 7" <+33180000000>',
         "ChannelId": UUID,
         "OtherChannelId": f"{UUID}-2",
-        "Variable": f"OC_CALL_UUID={UUID},OC_CAMPAIGN_ID=7,OC_DIAL=PJSIP/+33123456789@trunk,"
-        "OC_DIAL_TIMEOUT=25,OC_CALLERID_NUM=+33180000000",
+        "Variable": f"OC_CALL_UUID={UUID},OC_CAMPAIGN_ID=7,OC_DAY=20250106,"
+        "OC_DIAL=PJSIP/+33123456789@trunk,OC_DIAL_TIMEOUT=25,OC_CALLERID_NUM=+33180000000",
         "ActionID": f"oc-{UUID}",
     }
     assert order.variables["OC_DIAL"] == "PJSIP/+33123456789@trunk"
@@ -180,11 +181,37 @@ def test_client_first_originate_headers_follow_the_contract():
         "Timeout": "25000",
         "CallerID": '"Campaign 7" <+33180000000>',
         "ChannelId": UUID,
-        "Variable": f"OC_CALL_UUID={UUID},OC_CAMPAIGN_ID=7,OC_MAX_WAIT=4,"
+        "Variable": f"OC_CALL_UUID={UUID},OC_CAMPAIGN_ID=7,OC_DAY=20250106,OC_MAX_WAIT=4,"
         "OC_HOLD_MSG=outbound/hold,OC_ABANDON_MSG=outbound/sorry",
         "ActionID": f"oc-{UUID}",
     }
     assert order.call.agent_id is None
+
+
+@pytest.mark.parametrize(
+    ("queued_at", "day"),
+    [
+        (T0, "20250106"),
+        (datetime(2025, 1, 6, 23, 59, 59, 999999, tzinfo=timezone.utc), "20250106"),
+        # 00:30 in Paris is still the 5th in UTC: the day is always the UTC one.
+        (datetime(2025, 1, 6, 0, 30, tzinfo=timezone(timedelta(hours=1))), "20250105"),
+        (datetime(2024, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-5))), "20250101"),
+    ],
+)
+def test_the_astdb_record_is_filed_under_the_utc_day_the_call_was_queued(queued_at, day):
+    decided = plan(
+        queued_at, server(), [campaign(window=CallingWindow(tz="UTC", legal_hours=None))], [agent(1)], [],
+        {7: [contact(3)]}, TokenBucket(5), uuids(),
+    )  # fmt: skip
+    (order,) = decided.originates
+    assert order.variables["OC_DAY"] == day
+    assert astdb_location(order.call) == (f"oc/{day}", UUID)
+    assert astdb_location(call(queued_at=queued_at, state=CallState.RINGING)) == (f"oc/{day}", UUID)
+
+
+def test_a_call_without_queued_at_has_no_astdb_location():
+    with pytest.raises(ValueError, match="queued_at"):
+        astdb_location(call(queued_at=None))
 
 
 def test_local_customer_channel_names_its_second_half():
@@ -340,12 +367,13 @@ def test_waiting_customers_get_an_agent_before_any_new_call():
     assert connect.to_ami_headers() == {
         "Action": "Originate",
         "Channel": "PJSIP/1001",
-        "Application": "Bridge",
-        "Data": "PJSIP/trunk-0000001a",
+        "Context": "oc-agent-bridge",
+        "Exten": "s",
+        "Priority": "1",
         "Async": "true",
         "Timeout": "20000",
         "ChannelId": f"{UUID}-a",
-        "Variable": f"OC_CALL_UUID={UUID},OC_LEG=agent",
+        "Variable": f"OC_CALL_UUID={UUID},OC_LEG=agent,OC_CUSTOMER=PJSIP/trunk-0000001a",
         "ActionID": f"oc-{UUID}-a",
     }
     assert (connect.call.agent_id, connect.call.agent_leg_at) == (1, T0)
@@ -776,3 +804,47 @@ def test_reconcile_after_a_reconnect():
     assert settled[lost.uuid].result.outcome is Outcome.UNKNOWN
     assert settled[garbled.uuid].result.outcome is Outcome.UNKNOWN
     assert settled[garbled.uuid].call.state is CallState.ENDED
+
+
+@pytest.mark.parametrize(("connected", "outcome"), [("+10", Outcome.ANSWERED), ("", Outcome.ABANDONED)])
+def test_reconcile_reads_the_client_first_connection_from_the_record(connected, outcome):
+    """oc-agent-bridge stamps SHARED(OC_CONNECTED) on the customer: without it, a connected call
+    found only in AstDB after a lost connection would be misread as abandoned."""
+    waiting = call(campaign_type=CLIENT_FIRST, state=CallState.ANSWERED, agent_id=4, answered_at=T0)
+    start = int(T0.timestamp())
+    stamp = str(start + 10) if connected else ""
+    record = f"dialstatus=ANSWER;cause=16;answered={start};connected={stamp};ended={start + 70};abandoned=0"
+    (settled,) = reconcile(T0 + timedelta(minutes=5), [waiting], [], {UUID: record})
+    assert settled.result.outcome is outcome
+
+
+def test_client_first_connected_by_the_agent_bridge_context_events():
+    """The events of the agent leg originated into oc-agent-bridge, as the simulator sends them."""
+    waiting = call(
+        campaign_type=CLIENT_FIRST,
+        state=CallState.ANSWERED,
+        answered_at=T0,
+        customer_channel="PJSIP/trunk-0000001a",
+    )
+    (connect,) = plan(
+        T0, server(), [campaign(type=CLIENT_FIRST)], [agent(4)], [waiting], {}, TokenBucket(5), uuids()
+    ).connects
+    assert connect.to_ami_headers()["Context"] == "oc-agent-bridge"
+    agent_leg = {"Channel": "PJSIP/1004-00000002", "Uniqueid": f"{UUID}-a", "Linkedid": f"{UUID}-a"}
+    transitions = steps(
+        connect.call,
+        (1, {"Response": "Success", "ActionID": f"oc-{UUID}-a", "Message": "Originate successfully queued"}),
+        (5, {"Event": "Newstate", **agent_leg, "ChannelState": "6"}),
+        (5, {"Event": "OriginateResponse", "ActionID": f"oc-{UUID}-a", "Response": "Success", "Reason": "4"}),
+        (5, {"Event": "UserEvent", **agent_leg, "Context": "oc-agent-bridge", "UserEvent": "OcConnected",
+             "Uuid": UUID}),
+        (5, {"Event": "BridgeEnter", "Uniqueid": UUID, "Linkedid": UUID}),
+        (5, {"Event": "BridgeEnter", **agent_leg}),
+        (65, {"Event": "UserEvent", "UserEvent": "OcCallEnd", "Uuid": UUID, "DialStatus": "ANSWER",
+              "Cause": "16", "Answered": str(int(T0.timestamp())),
+              "Connected": str(int(T0.timestamp()) + 5), "Ended": str(int(T0.timestamp()) + 65),
+              "Abandoned": "0"}),
+    )  # fmt: skip
+    assert transitions[3].call.state is CallState.CONNECTED
+    result = transitions[-1].result
+    assert result.outcome is Outcome.ANSWERED and result.agent_id == 4

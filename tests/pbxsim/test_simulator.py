@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import time
 from pathlib import Path
 
 import pytest
 
-from pbxsim import AmiUser, PbxSimulator, Scenario, run_in_thread
+from pbxsim import DEFAULT_USER, AmiUser, PbxSimulator, Scenario, run_in_thread
 
 # The sessions recorded against Asterisk 22.10.1 (a copy of the shared reference).
 TRANSCRIPTS = Path(__file__).resolve().parents[1] / "data" / "ami-asterisk-22"
@@ -18,6 +19,8 @@ USERS = {
     "readonly": AmiUser.from_spec("readonly-secret", read="call,reporting", write="reporting"),
 }
 FAST = {"time_scale": 0.002, "seed": 7}
+DAY = "20250106"  # the OC_DAY the test originates carry: records go to AstDB family oc/<DAY>
+FAMILY = f"oc/{DAY}"
 CALL_EVENTS = {"Newchannel", "DialBegin", "DialEnd", "Hangup", "OriginateResponse"}
 
 
@@ -336,7 +339,7 @@ def originate_agent_first(
     return (
         f"Action: Originate\r\nChannel: {agent}\r\nContext: oc-agent-first\r\nExten: s\r\nPriority: 1\r\n"
         f'Async: true\r\nTimeout: 20000\r\nCallerID: "Campaign 7" <+33100000000>\r\nChannelId: {uuid}\r\n'
-        f"OtherChannelId: {uuid}-2\r\nVariable: OC_CALL_UUID={uuid},OC_CAMPAIGN_ID=7,OC_DIAL={dial},"
+        f"OtherChannelId: {uuid}-2\r\nVariable: OC_CALL_UUID={uuid},OC_CAMPAIGN_ID=7,OC_DAY={DAY},OC_DIAL={dial},"
         f"OC_DIAL_TIMEOUT=20,OC_CALLERID_NUM=+33100000000\r\nActionID: {uuid}"
     )
 
@@ -345,7 +348,7 @@ def originate_client_first(uuid: str, dial: str = "PJSIP/+33102020202@trunk", ma
     return (
         f"Action: Originate\r\nChannel: {dial}\r\nContext: oc-client-first\r\nExten: s\r\nPriority: 1\r\n"
         f'Async: true\r\nTimeout: 20000\r\nCallerID: "Campaign 7" <+33100000000>\r\nChannelId: {uuid}\r\n'
-        f"Variable: OC_CALL_UUID={uuid},OC_CAMPAIGN_ID=7,OC_MAX_WAIT={max_wait},OC_HOLD_MSG=oc/hold,"
+        f"Variable: OC_CALL_UUID={uuid},OC_CAMPAIGN_ID=7,OC_DAY={DAY},OC_MAX_WAIT={max_wait},OC_HOLD_MSG=oc/hold,"
         f"OC_ABANDON_MSG=oc/sorry\r\nActionID: {uuid}"
     )
 
@@ -370,7 +373,7 @@ def test_agent_first_records_the_outcome_in_astdb(outcome, dialstatus, cause):
             response = await wire.event("OriginateResponse")
             end = await wire.event("UserEvent", UserEvent="OcCallEnd")
             await sim.wait_idle()
-            return response, end, sim.astdb.get("oc", uuid)
+            return response, end, sim.astdb.get(FAMILY, uuid)
         finally:
             await sim.stop()
 
@@ -394,7 +397,7 @@ def test_agent_first_agent_not_answering_fails_with_reason_3():
             await wire.action(originate_agent_first("a1"))
             response = await wire.event("OriginateResponse")
             await sim.wait_idle()
-            return response, sim.astdb.get("oc", "a1")
+            return response, sim.astdb.get(FAMILY, "a1")
         finally:
             await sim.stop()
 
@@ -403,8 +406,47 @@ def test_agent_first_agent_not_answering_fails_with_reason_3():
     assert record is None  # the dialplan never ran
 
 
-def test_client_first_connected_by_a_bridge_leg():
+def originate_agent_bridge(uuid: str, customer: str, agent: str = "PJSIP/1001") -> str:
+    return (
+        f"Action: Originate\r\nChannel: {agent}\r\nContext: oc-agent-bridge\r\nExten: s\r\n"
+        f"Priority: 1\r\nAsync: true\r\nTimeout: 20000\r\nChannelId: {uuid}-a\r\n"
+        f"Variable: OC_CALL_UUID={uuid},OC_LEG=agent,OC_CUSTOMER={customer}\r\nActionID: oc-{uuid}-a"
+    )
+
+
+def test_client_first_connected_by_an_agent_leg_in_oc_agent_bridge():
     uuid = "c1"
+
+    async def scenario():
+        sim = await simulator(overrides={"+33102020202": "answer"}, talk_time=(2, 2))
+        try:
+            wire = await Wire.open(sim)
+            await wire.action(originate_client_first(uuid))
+            waiting = await wire.event("UserEvent", UserEvent="OcWaiting")
+            await wire.action(originate_agent_bridge(uuid, waiting["Channel"]))
+            connected = await wire.event("UserEvent", UserEvent="OcConnected")
+            end = await wire.event("UserEvent", UserEvent="OcCallEnd")
+            await sim.wait_idle()
+            return waiting, connected, end, sim.astdb.get(FAMILY, uuid), wire.take()
+        finally:
+            await sim.stop()
+
+    waiting, connected, end, record, data = run(scenario())
+    assert waiting["Uuid"] == connected["Uuid"] == end["Uuid"] == uuid
+    assert waiting["Channel"].startswith("PJSIP/trunk-") and waiting["Uniqueid"] == uuid
+    # OcConnected comes from the agent's leg, running oc-agent-bridge.
+    assert (connected["Uniqueid"], connected["Context"]) == (f"{uuid}-a", "oc-agent-bridge")
+    entered = [b["Uniqueid"] for b in blocks(data) if b.get("Event") == "BridgeEnter"]
+    assert sorted(entered) == [uuid, f"{uuid}-a"]
+    assert end["Connected"] and end["Abandoned"] == "0"
+    fields = dict(item.split("=", 1) for item in record.split(";"))
+    assert fields["connected"] == end["Connected"] and fields["abandoned"] == "0"
+    assert int(fields["answered"]) <= int(fields["connected"]) <= int(fields["ended"])
+
+
+def test_an_application_bridge_leg_runs_no_dialplan_so_nothing_records_the_connection():
+    """What real Asterisk does with Application: Bridge: the bridge, but no OcConnected."""
+    uuid = "c3"
 
     async def scenario():
         sim = await simulator(overrides={"+33102020202": "answer"}, talk_time=(2, 2))
@@ -417,18 +459,93 @@ def test_client_first_connected_by_a_bridge_leg():
                 f"Data: {waiting['Channel']}\r\nAsync: true\r\nChannelId: {uuid}-a\r\n"
                 f"Variable: OC_CALL_UUID={uuid},OC_LEG=agent\r\nActionID: {uuid}-a"
             )
-            connected = await wire.event("UserEvent", UserEvent="OcConnected")
             end = await wire.event("UserEvent", UserEvent="OcCallEnd")
             await sim.wait_idle()
-            return waiting, connected, end, sim.astdb.get("oc", uuid), wire.take()
+            return end, sim.astdb.get(FAMILY, uuid), wire.take()
         finally:
             await sim.stop()
 
-    waiting, connected, end, record, data = run(scenario())
-    assert waiting["Uuid"] == connected["Uuid"] == end["Uuid"] == uuid
-    assert waiting["Channel"].startswith("PJSIP/trunk-") and waiting["Uniqueid"] == uuid
-    assert data.count(b"Event: BridgeEnter\r\n") == 2
-    assert end["Connected"] and end["Abandoned"] == "0" and "abandoned=0" in record
+    end, record, data = run(scenario())
+    assert data.count(b"Event: BridgeEnter\r\n") == 2 and b"OcConnected" not in data
+    assert end["Connected"] == "" and ";connected=;" in record
+
+
+@pytest.mark.parametrize("customer", ["gone", 'PJSIP/trunk-00000001"', "abandoned"])
+def test_oc_agent_bridge_takes_only_a_customer_still_on_hold(customer):
+    async def scenario():
+        sim = await simulator(overrides={"+33102020202": "answer"})
+        try:
+            wire = await Wire.open(sim)
+            if customer == "abandoned":  # a customer being played the abandon message, or gone
+                await wire.action(originate_client_first("c4", max_wait=1))
+                waiting = await wire.event("UserEvent", UserEvent="OcWaiting")
+                await wire.event("UserEvent", UserEvent="OcAbandoned")
+                target = waiting["Channel"]
+            else:
+                target = "PJSIP/trunk-00000099" if customer == "gone" else customer
+            await wire.action(originate_agent_bridge("c4", target))
+            hangup = await wire.event("Hangup", Uniqueid="c4-a")
+            await sim.wait_idle()
+            return hangup, wire.take()
+        finally:
+            await sim.stop()
+
+    hangup, data = run(scenario())
+    assert hangup["Cause"] == "16" and b"OcConnected" not in data and b"BridgeEnter" not in data
+
+
+@pytest.mark.parametrize(
+    "variables", ["OC_CALL_UUID=d2,OC_DAY=2025016", "OC_CALL_UUID=d2,OC_DAY=2025-01-06", "OC_CALL_UUID=d2"]
+)
+def test_a_first_channel_without_a_valid_oc_day_is_hung_up_unrecorded(variables):
+    async def scenario():
+        sim = await simulator(overrides={"+33102020202": "answer"})
+        try:
+            wire = await Wire.open(sim)
+            await wire.action(
+                "Action: Originate\r\nChannel: PJSIP/+33102020202@trunk\r\nContext: oc-client-first\r\n"
+                f"Exten: s\r\nPriority: 1\r\nAsync: true\r\nChannelId: d2\r\nVariable: {variables}"
+            )
+            hangup = await wire.event("Hangup", Uniqueid="d2")
+            await sim.wait_idle()
+            return hangup, wire.take(), sim.astdb.family("oc")
+        finally:
+            await sim.stop()
+
+    hangup, data, family = run(scenario())
+    assert hangup["Cause"] == "16" and b"OcWaiting" not in data and b"OcCallEnd" not in data
+    assert family == {}
+
+
+def test_the_hangup_handler_prunes_the_families_of_8_to_14_days_before_once_a_day():
+    now = int(time.time())
+
+    def day(ago: int) -> str:
+        return time.strftime("%Y%m%d", time.gmtime(now - ago * 86400))
+
+    async def scenario():
+        sim = await simulator(overrides={"+33102020202": "busy"})
+        for ago in (7, 8, 11, 14, 15):
+            sim.astdb.put(f"oc/{day(ago)}", "old", "x")
+        sim.astdb.put("other", "k", "v")
+        try:
+            wire = await Wire.open(sim)
+            await wire.action(originate_agent_first("e1"))
+            await wire.event("UserEvent", UserEvent="OcCallEnd")
+            await sim.wait_idle()
+            after_first = {ago: sim.astdb.get(f"oc/{day(ago)}", "old") for ago in (7, 8, 11, 14, 15)}
+            sim.astdb.put(f"oc/{day(9)}", "late", "x")
+            await wire.action(originate_agent_first("e2"))
+            await wire.event("UserEvent", UserEvent="OcCallEnd")
+            await sim.wait_idle()
+            return after_first, sim.astdb.get(f"oc/{day(9)}", "late"), sim.astdb.get("other", "k"), sim
+        finally:
+            await sim.stop()
+
+    after_first, late, other, sim = run(scenario())
+    assert after_first == {7: "x", 8: None, 11: None, 14: None, 15: "x"}
+    assert late == "x"  # swept once a day only
+    assert other == "v" and sim.astdb.get(FAMILY, "e1") and sim.astdb.get(FAMILY, "e2")
 
 
 def test_client_first_without_agent_is_abandoned():
@@ -440,7 +557,7 @@ def test_client_first_without_agent_is_abandoned():
             abandoned = await wire.event("UserEvent", UserEvent="OcAbandoned")
             end = await wire.event("UserEvent", UserEvent="OcCallEnd")
             await sim.wait_idle()
-            return abandoned, end, sim.astdb.get("oc", "c2")
+            return abandoned, end, sim.astdb.get(FAMILY, "c2")
         finally:
             await sim.stop()
 
@@ -562,17 +679,27 @@ def test_default_user_has_least_privilege():
     async def scenario():
         sim = PbxSimulator(Scenario(**FAST))
         await sim.start()
+        sim.astdb.put(FAMILY, "k", "v")
         try:
             wire = await Wire.open(sim)
             await wire.action("Action: Command\r\nCommand: core stop now\r\nActionID: c")
-            await wire.action("Action: DBDel\r\nFamily: oc\r\nKey: none\r\nActionID: d")
-            return await wire.until(lambda data: b"ActionID: d" in data)
+            await wire.action(f"Action: DBDel\r\nFamily: {FAMILY}\r\nKey: k\r\nActionID: d")
+            await wire.action(f"Action: DBPut\r\nFamily: {FAMILY}\r\nKey: k\r\nVal: w\r\nActionID: p")
+            await wire.action(f"Action: DBGet\r\nFamily: {FAMILY}\r\nKey: k\r\nActionID: g")
+            await wire.event("DBGetComplete")
+            return wire.take(), sim.astdb.get(FAMILY, "k")
         finally:
             await sim.stop()
 
-    data = run(scenario())
+    data, value = run(scenario())
+    assert DEFAULT_USER.read == {"call", "user", "reporting"}
+    assert DEFAULT_USER.write == {"originate", "call", "reporting"}
     assert b"FullyBooted" not in data  # no ``system`` read
-    assert b"ActionID: d\r\nMessage: Database entry not found" in data
+    # DBDel and DBPut need ``system``: refused as Asterisk refuses Originate in transcript 13.
+    assert b"Response: Error\r\nActionID: d\r\nMessage: Permission denied\r\n\r\n" in data
+    assert b"Response: Error\r\nActionID: p\r\nMessage: Permission denied\r\n\r\n" in data
+    assert b"Event: DBGetResponse\r\nFamily: oc/20250106\r\nKey: k\r\nVal: v\r\n" in data
+    assert value == "v"
 
 
 def test_run_in_thread_serves_synchronous_code():

@@ -1,0 +1,240 @@
+"""Dialer benchmarks, each printed as a ratio to a baseline measured in the same run.
+
+* agent freed → next Originate latency (p50/p99), against a bare AMI Ping round trip;
+* sustained originates per second of one ``odoo-bin outbound_dialer`` process, with its CPU use,
+  against a bare AMI client originating as fast as it can into the same simulator;
+* next-due-contact selection at 10k and 1M contacts (p50/p99), against ``SELECT 1``.
+
+Usage: python3 benchmarks/bench_dialer.py -c ODOO_CONF -d DATABASE (a throwaway database with
+outbound_campaign installed: ``make bench`` prepares one).
+"""
+
+import argparse
+import asyncio
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+
+import psutil
+
+import odoo
+from odoo.tools import SQL
+
+from pbxsim import Scenario, run_in_thread
+
+GOAL_LATENCY_P99_MS = 50.0
+GOAL_ORIGINATES_PER_S = 200.0
+GOAL_SELECTION_P99_MS = 5.0
+
+
+def AmiClient(*args, **kwargs):
+    from odoo.addons.outbound_campaign.dialer.ami import AmiClient as client_class
+
+    return client_class(*args, **kwargs)
+
+
+def processes():
+    """The dedicated-process helpers of the tests (importable once main() set the addons path)."""
+    from odoo.addons.outbound_campaign.tests import dialer_processes
+
+    return dialer_processes
+
+
+def percentile(samples, fraction):
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def ms(seconds):
+    return seconds * 1000.0
+
+
+class CallEnds:
+    """A bare AMI listener recording when each call ended (``OcCallEnd``), on the wall clock."""
+
+    def __init__(self, port):
+        self.port = port
+        self.ends = []
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._client = AmiClient("127.0.0.1", port, "dialer", "dialer-secret")
+
+    def __enter__(self):
+        self._thread.start()
+        self._client.on_event("UserEvent", self._on_user_event)
+        asyncio.run_coroutine_threadsafe(self._client.start(), self._loop).result(10)
+        return self
+
+    def _on_user_event(self, event):
+        if event.get("UserEvent") == "OcCallEnd":
+            self.ends.append(time.time())
+
+    def __exit__(self, *exc):
+        asyncio.run_coroutine_threadsafe(self._client.close(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+
+async def ping_round_trips(port, count):
+    client = AmiClient("127.0.0.1", port, "dialer", "dialer-secret")
+    await client.start()
+    try:
+        return [await client.ping() for _ in range(count)]
+    finally:
+        await client.close()
+
+
+def bench_latency():
+    """One agent: every Originate after the first follows the end of the agent's previous call."""
+    scenario = Scenario(
+        seed=1, time_scale=0.001, ring_time=(0.0, 0.0), agent_ring_time=(0.0, 0.0), talk_time=(20.0, 40.0)
+    )
+    with run_in_thread(scenario) as sim:
+        pings = asyncio.run(ping_round_trips(sim.port, 300))
+        world = processes().CommittedWorld(sim.port, contacts=400, agents=1, prefix="Latency")
+        try:
+            with CallEnds(sim.port) as listener:
+                dialer = processes().start_dialer(world)
+                try:
+                    processes().wait_for(lambda: len(sim.actions("Originate")) >= 301, 120, "300 calls")
+                finally:
+                    processes().stop(dialer)
+                originates = sorted(o.received_at for o in sim.actions("Originate"))
+                samples = []
+                for ended in listener.ends:
+                    following = next((at for at in originates if at >= ended), None)
+                    if following is not None:
+                        samples.append(following - ended)
+        finally:
+            world.destroy()
+    p50, p99 = percentile(samples, 0.5), percentile(samples, 0.99)
+    ping50, ping99 = percentile(pings, 0.5), percentile(pings, 0.99)
+    print(
+        f"agent freed -> next Originate ({len(samples)} calls): p50 {ms(p50):.1f} ms, p99 {ms(p99):.1f} ms "
+        f"(goal p99 <= {GOAL_LATENCY_P99_MS:.0f} ms: {'met' if ms(p99) <= GOAL_LATENCY_P99_MS else 'NOT met'})"
+    )
+    print(
+        f"  baseline AMI Ping round trip: p50 {ms(ping50):.2f} ms, p99 {ms(ping99):.2f} ms; "
+        f"ratio p50 {p50 / ping50:.1f}x, p99 {p99 / ping99:.1f}x"
+    )
+
+
+async def raw_originates(port, seconds):
+    """A bare client originating into the simulator as fast as the link allows: the ceiling."""
+    client = AmiClient("127.0.0.1", port, "dialer", "dialer-secret")
+    await client.start()
+    sent = 0
+    deadline = time.monotonic() + seconds
+    pending = set()
+    try:
+        while time.monotonic() < deadline:
+            pending.add(
+                asyncio.ensure_future(
+                    client.send_action(
+                        {
+                            "Action": "Originate",
+                            "Channel": f"PJSIP/bench{sent}",
+                            "Application": "Wait",
+                            "Data": "0",
+                            "Async": "true",
+                        }
+                    )
+                )
+            )
+            sent += 1
+            if len(pending) >= 200:
+                _done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.gather(*pending, return_exceptions=True)
+    finally:
+        await client.close()
+    return sent / seconds
+
+
+def bench_throughput(seconds=10.0):
+    scenario = Scenario(
+        seed=2, time_scale=0.0005, ring_time=(0.0, 2.0), agent_ring_time=(0.0, 1.0), talk_time=(0.0, 4.0)
+    )
+    with run_in_thread(scenario) as sim:
+        ceiling = asyncio.run(raw_originates(sim.port, 3.0))
+        before = len(sim.actions("Originate"))
+        world = processes().CommittedWorld(sim.port, contacts=20_000, agents=150, prefix="Rate")
+        try:
+            dialer = processes().start_dialer(world)
+            try:
+                processes().wait_for(
+                    lambda: len(sim.actions("Originate")) - before >= 500, 120, "the dialer to warm up"
+                )
+                process = psutil.Process(dialer.pid)
+                cpu_before, started = process.cpu_times(), time.monotonic()
+                count_before = len(sim.actions("Originate"))
+                time.sleep(seconds)
+                cpu_after, elapsed = process.cpu_times(), time.monotonic() - started
+                count = len(sim.actions("Originate")) - count_before
+            finally:
+                processes().stop(dialer)
+        finally:
+            world.destroy()
+    rate = count / elapsed
+    cpu = (cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system) / elapsed
+    print(
+        f"sustained originates from one dialer process: {rate:.0f}/s over {elapsed:.0f} s, "
+        f"CPU {100 * cpu:.0f}% of a core (goal >= {GOAL_ORIGINATES_PER_S:.0f}/s: "
+        f"{'met' if rate >= GOAL_ORIGINATES_PER_S else 'NOT met'})"
+    )
+    print(f"  baseline bare AMI client into the same simulator: {ceiling:.0f}/s; ratio {rate / ceiling:.2f}")
+
+
+def bench_selection(registry, sizes=(10_000, 1_000_000), runs=1000):
+    results = {}
+    for size in sizes:
+        world = processes().CommittedWorld(5038, contacts=size, agents=1, prefix=f"Select{size}")
+        try:
+            with world.env() as env:
+                env.cr.execute("ANALYZE outbound_contact")
+            from odoo.addons.outbound_campaign.host.store import DialerStore
+
+            store = DialerStore(registry, world.server_id, "bench")
+            now = datetime.now(timezone.utc)
+            samples, baseline = [], []
+            with registry.cursor() as cr:
+                for _ in range(runs):
+                    started = time.perf_counter()
+                    cr.execute(SQL("SELECT 1"))
+                    cr.fetchall()
+                    baseline.append(time.perf_counter() - started)
+            for _ in range(runs):
+                started = time.perf_counter()
+                due = store.due_contacts({world.campaign_id: 10}, now)
+                samples.append(time.perf_counter() - started)
+            assert len(due[world.campaign_id]) == 10
+        finally:
+            world.destroy()
+        results[size] = (percentile(samples, 0.5), percentile(samples, 0.99), percentile(baseline, 0.5))
+    for size, (p50, p99, base) in results.items():
+        print(
+            f"next-due-contact selection at {size:>9,} contacts: p50 {ms(p50):.2f} ms, p99 {ms(p99):.2f} ms "
+            f"(goal p99 <= {GOAL_SELECTION_P99_MS:.0f} ms: {'met' if ms(p99) <= GOAL_SELECTION_P99_MS else 'NOT met'}); "
+            f"ratio to a SELECT 1 round trip on the same connection: {p50 / base:.1f}x"
+        )
+    small, large = results[sizes[0]], results[sizes[-1]]
+    print(f"  flatness: p99 at {sizes[-1]:,} / p99 at {sizes[0]:,} = {large[1] / small[1]:.2f}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-c", "--config", required=True)
+    parser.add_argument("-d", "--database", required=True)
+    args = parser.parse_args()
+    odoo.tools.config.parse_config(["-c", args.config, "-d", args.database, "--log-level=warn"])
+    odoo.modules.module.initialize_sys_path()
+    registry = odoo.modules.registry.Registry(args.database)
+    print("== dialer")
+    bench_latency()
+    bench_throughput()
+    bench_selection(registry)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""Reading a contact file into rows: encoding, the seed's ragged rows, cleaning, the rejects file."""
+
+import codecs
+import csv
+import io
+import re
+
+import chardet
+
+# C0 and C1 control characters and the Unicode line/paragraph separators: none may reach a stored
+# name or phone (AMI headers, CSV exports, the agent's screen).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Spreadsheets run a cell starting with one of these as a formula (CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+SEPARATOR_CANDIDATES = (",", ";", "\t", "|")
+SAMPLE_BYTES = 64 * 1024
+# chardet is pure Python (seconds per 100 kB): only a sample of the non-ASCII lines is given to it.
+CHARDET_SAMPLE_BYTES = 32 * 1024
+# Single-byte encodings of Western European files, all read as cp1252 (a superset of latin-1's
+# printable characters); chardet often cannot tell them apart on a short sample.
+WESTERN_ENCODINGS = {"ascii", "iso-8859-1", "iso-8859-15", "windows-1252", "cp1252", "latin-1", "latin1"}
+
+
+class FileReadError(ValueError):
+    """The file cannot be read as a list of contacts; the message is for the user."""
+
+
+def detect_encoding(data):
+    """The encoding to read ``data`` with: BOMs first, then strict UTF-8, then chardet on a sample."""
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if _decodes(data, "utf-8"):
+        return "utf-8"
+    sample = b"\n".join(line for line in data.splitlines() if not line.isascii())[:CHARDET_SAMPLE_BYTES]
+    guess = chardet.detect(sample)
+    encoding = (guess.get("encoding") or "").lower()
+    if not encoding or encoding in WESTERN_ENCODINGS or (guess.get("confidence") or 0) < 0.6:
+        encoding = "cp1252"
+    return next(
+        (candidate for candidate in (encoding, "cp1252") if _decodes(data, candidate)),
+        "latin-1",  # decodes any byte
+    )
+
+
+def _decodes(data, encoding):
+    try:
+        data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True
+
+
+def looks_binary(text):
+    """Whether decoded ``text`` is binary data rather than text: more than a few control characters
+    (a stray NUL in one cell is the row's problem, not the file's)."""
+    controls = sum(1 for char in text if char not in "\t\r\n" and CONTROL_CHARACTERS.match(char))
+    return controls > 2 + len(text) / 100
+
+
+def text_sample(text, size=SAMPLE_BYTES):
+    """The first lines of ``text`` (about ``size`` characters, whole lines)."""
+    if len(text) <= size:
+        return text
+    end = text.rfind("\n", 0, size)
+    return text[: end + 1] if end > 0 else text[:size]
+
+
+def guess_separator(text):
+    """The separator of a file whose rows are not all as wide as the header (the seed's example):
+    the candidate splitting the header line in the most columns."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    widths = {sep: len(next(csv.reader([header], delimiter=sep), [])) for sep in SEPARATOR_CANDIDATES}
+    best = max(SEPARATOR_CANDIDATES, key=lambda sep: widths[sep])  # ties: the first candidate
+    return best if widths[best] > 1 else ","
+
+
+def csv_rows(text, separator):
+    """``(line number, fields)`` of each record (blank ones too: the report counts them), the line
+    being where the record starts. Spaces after a separator are skipped, so that ``a, "b, c"``
+    reads as two fields."""
+    reader = csv.reader(io.StringIO(text), delimiter=separator, skipinitialspace=True, strict=False)
+    previous_line = 0
+    try:
+        for fields in reader:
+            start = previous_line + 1
+            previous_line = reader.line_num
+            yield start, fields
+    except csv.Error as error:
+        raise FileReadError(f"line {reader.line_num}: {error}") from error
+
+
+def fit_row(fields, width, separator):
+    """The row cut to the header's ``width``: fields beyond it belong to the last column (unquoted
+    separators in the seed's addresses), joined back with the separator and one space; missing
+    fields are empty."""
+    if len(fields) > width:
+        last = (separator.strip() + " " if separator.strip() else separator).join(
+            field.strip() for field in fields[width - 1 :]
+        )
+        return [*fields[: width - 1], last]
+    if len(fields) < width:
+        return fields + [""] * (width - len(fields))
+    return fields
+
+
+def clean_text(value):
+    """``value`` trimmed, its control characters (tabs, line breaks, NUL ...) turned into spaces."""
+    value = value.strip()
+    if CONTROL_CHARACTERS.search(value):
+        value = " ".join(CONTROL_CHARACTERS.sub(" ", value).split())
+    return value
+
+
+def neutralise(cell):
+    """A cell a spreadsheet shows as text, never runs as a formula."""
+    cell = "" if cell is None else str(cell)
+    return "'" + cell if cell.startswith(FORMULA_TRIGGERS) else cell
+
+
+def rejects_csv(header, rejects):
+    """The rejected rows as CSV bytes (UTF-8 with BOM, which Excel needs), formulas neutralised:
+    ``rejects`` holds ``(line, reason, fields)``."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([neutralise(cell) for cell in ("line", "reason", *header)])
+    for line, reason, fields in rejects:
+        writer.writerow([line, neutralise(reason), *(neutralise(field) for field in fields)])
+    return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")

@@ -1,0 +1,366 @@
+import base64
+import csv
+import io
+
+import xlsxwriter
+import xlwt
+
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import file_open
+
+from .common import OutboundCampaignCase
+
+# The seed's example, verbatim (its 5-column header, 7-field rows, spaces after commas, and the
+# mis-encoded "Elysées" it carries).
+SEED_EXAMPLE = (
+    "firstname, lastname, enterprise, phone, address\n"
+    "Big, Ben, The Tower, 0101010101, Westminster, London SW1A 0AA, UK\n"
+    "Jean, Pierre, The Startup, 0102020202, Avenue Des Champs-ElysÃ©es, Paris 08, FR\n"
+)
+
+
+class ContactImportCase(OutboundCampaignCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.france = cls.create_campaign("Relances", agents=cls.agent, country_id=cls.env.ref("base.fr").id)
+        cls.uk = cls.create_campaign("Winback", agents=cls.agent)
+
+    def make_wizard(self, content, filename="contacts.csv", campaign=None, user=None):
+        return (
+            self.env["outbound.contact.import"]
+            .with_user(user or self.manager)
+            .create(
+                {
+                    "campaign_id": (campaign or self.uk).id,
+                    "file": base64.b64encode(content),
+                    "filename": filename,
+                }
+            )
+        )
+
+    def import_file(self, content, filename="contacts.csv", campaign=None, mapping=None):
+        wizard = self.make_wizard(content, filename, campaign)
+        wizard.action_parse()
+        for line in wizard.mapping_ids:
+            if mapping and line.column_name in mapping:
+                line.field_name = mapping[line.column_name]
+        wizard.action_import()
+        return wizard
+
+    def contacts(self, campaign=None):
+        return self.env["outbound.contact"].search(
+            [("campaign_id", "=", (campaign or self.uk).id)], order="id"
+        )
+
+    def assert_counts(self, wizard, imported=0, duplicates=0, invalid=0, skipped=0):
+        self.assertEqual(
+            (wizard.imported_count, wizard.duplicate_count, wizard.invalid_count, wizard.skipped_count),
+            (imported, duplicates, invalid, skipped),
+        )
+
+    def rejects(self, wizard):
+        content = base64.b64decode(wizard.rejects_file).decode("utf-8-sig")
+        return list(csv.reader(io.StringIO(content)))
+
+
+class TestContactImportFiles(ContactImportCase):
+    def test_seed_example_verbatim(self):
+        wizard = self.import_file(SEED_EXAMPLE.encode("utf-8"), campaign=self.france)
+        self.assert_counts(wizard, imported=2)
+        big, jean = self.contacts(self.france)
+        self.assertEqual(
+            (big.firstname, big.lastname, big.enterprise, big.phone, big.phone_e164, big.address),
+            ("Big", "Ben", "The Tower", "0101010101", "+33101010101", "Westminster, London SW1A 0AA, UK"),
+        )
+        self.assertEqual(jean.phone_e164, "+33102020202")
+        self.assertEqual(jean.address, "Avenue Des Champs-ElysÃ©es, Paris 08, FR")
+        self.assertEqual(big.state, "pending")
+        self.assertEqual(big.attempt_count, 0)
+        self.assertEqual(big.company_id, self.france.company_id)
+        self.assertEqual(big.create_uid, self.manager)
+        self.assertFalse(big.extra_data)
+
+    def test_example_download_file_is_valid(self):
+        with file_open("outbound_campaign/data/outbound_contact_example.csv", "rb") as example:
+            content = example.read()
+        wizard = self.import_file(content)
+        self.assert_counts(wizard, imported=2)
+        self.assertEqual(
+            self.contacts().mapped("address"),
+            ["Westminster, London SW1A 0AA, UK", "Avenue Des Champs-Elysées, Paris 08, FR"],
+        )
+
+    def test_encodings(self):
+        text = "Prénom;Nom;Téléphone;Société\nJérôme;Dupré;020 7946 0101;Café “Noël” €\n"
+        for index, (encoding, data) in enumerate(
+            [
+                ("utf-8", text.encode("utf-8")),
+                ("utf-8 with BOM", b"\xef\xbb\xbf" + text.encode("utf-8")),
+                ("cp1252", text.encode("cp1252")),
+                ("latin-1", text.replace("“", '"').replace("”", '"').replace(" €", "").encode("latin-1")),
+            ]
+        ):
+            with self.subTest(encoding=encoding):
+                campaign = self.create_campaign(f"Encoding {index}")
+                wizard = self.import_file(data, campaign=campaign)
+                self.assertEqual(
+                    wizard.mapping_ids.mapped("field_name"), ["firstname", "lastname", "phone", "enterprise"]
+                )
+                self.assert_counts(wizard, imported=1)
+                contact = self.contacts(campaign)
+                self.assertEqual((contact.firstname, contact.lastname), ("Jérôme", "Dupré"))
+                self.assertTrue(contact.enterprise.startswith("Café"))
+                self.assertEqual(contact.phone_e164, "+442079460101")
+
+    def test_separators(self):
+        for index, separator in enumerate([",", ";", "\t", "|"]):
+            with self.subTest(separator=separator):
+                campaign = self.create_campaign(f"Separator {index}")
+                rows = [
+                    ["firstname", "phone", "enterprise"],
+                    ["Ann", "020 7946 0201", "Acme"],
+                    ["Bob", "020 7946 0202", "Beta"],
+                ]
+                data = "\n".join(separator.join(row) for row in rows).encode()
+                wizard = self.import_file(data, campaign=campaign)
+                self.assert_counts(wizard, imported=2)
+                self.assertEqual(self.contacts(campaign).mapped("enterprise"), ["Acme", "Beta"])
+
+    def test_quotes_crlf_blank_lines(self):
+        data = (
+            b"firstname,phone,address\r\n"
+            b'"Doe, John",020 7946 0301,"1 High Street\r\nLondon"\r\n'
+            b"\r\n"
+            b",,\r\n"
+            b'Ann,"020 7946 0302","Flat 2; ""Rose"" House"\r\n'
+        )
+        wizard = self.import_file(data)
+        self.assert_counts(wizard, imported=2, skipped=2)
+        john, ann = self.contacts()
+        self.assertEqual((john.firstname, john.address), ("Doe, John", "1 High Street London"))
+        self.assertEqual(ann.address, 'Flat 2; "Rose" House')
+
+    def test_short_row_imports_what_it_has(self):
+        wizard = self.import_file(b"phone,firstname,lastname,address\n020 7946 0401,Ann\n")
+        self.assert_counts(wizard, imported=1)
+        contact = self.contacts()
+        self.assertEqual((contact.firstname, contact.lastname, contact.address), ("Ann", False, False))
+
+    def test_xlsx(self):
+        buffer = io.BytesIO()
+        book = xlsxwriter.Workbook(buffer)
+        sheet = book.add_worksheet()
+        for row, values in enumerate(
+            [
+                ["First name", "Last name", "Mobile", "Company"],
+                ["Ann", "Lee", "07911 123456", "Acme"],
+                ["Bob", "Ray", 447911123457, "Beta"],
+            ]
+        ):
+            sheet.write_row(row, 0, values)
+        book.close()
+        wizard = self.import_file(buffer.getvalue(), filename="contacts.xlsx")
+        self.assert_counts(wizard, imported=2)
+        self.assertEqual(self.contacts().mapped("phone_e164"), ["+447911123456", "+447911123457"])
+        self.assertEqual(self.contacts().mapped("enterprise"), ["Acme", "Beta"])
+
+    def test_xls(self):
+        book = xlwt.Workbook()
+        sheet = book.add_sheet("Contacts")
+        for row, values in enumerate(
+            [["Prénom", "Téléphone"], ["Zoé", "020 7946 0501"], ["Léa", "+44 20 7946 0502"]]
+        ):
+            for column, value in enumerate(values):
+                sheet.write(row, column, value)
+        buffer = io.BytesIO()
+        book.save(buffer)
+        wizard = self.import_file(buffer.getvalue(), filename="contacts.xls")
+        self.assert_counts(wizard, imported=2)
+        self.assertEqual(self.contacts().mapped("firstname"), ["Zoé", "Léa"])
+
+    def test_unreadable_files_change_nothing(self):
+        messages = len(self.uk.message_ids)
+        cases = {
+            "empty": (b"", "empty.csv"),
+            "blank": (b"\r\n \n", "blank.csv"),
+            "header only": (b"firstname,phone\n", "header.csv"),
+            "binary": (bytes(range(256)) * 16, "picture.csv"),
+            "broken spreadsheet": (b"PK\x03\x04 not really a zip", "broken.xlsx"),
+        }
+        for case, (data, filename) in cases.items():
+            with self.subTest(case=case):
+                wizard = self.make_wizard(data, filename)
+                with self.assertRaises(UserError) as caught:
+                    wizard.action_parse()
+                self.assertTrue(str(caught.exception))
+        self.assertFalse(self.contacts())
+        self.assertEqual(len(self.uk.message_ids), messages)
+        self.assertEqual(self.uk.contact_count, 0)
+
+
+class TestContactImportMapping(ContactImportCase):
+    def test_synonyms(self):
+        wizard = self.make_wizard(
+            "Prénom,NOM,first name?,Téléphone,Entreprise,Adresse postale,E-mail\n"
+            "Ann,Lee,x,020 7946 0601,Acme,1 High St,ann@example.com\n".encode()
+        )
+        wizard.action_parse()
+        self.assertEqual(
+            wizard.mapping_ids.mapped("field_name"),
+            ["firstname", "lastname", "extra", "phone", "enterprise", "address", "extra"],
+        )
+        self.assertEqual(wizard.mapping_ids[0].sample, "Ann")
+        self.assertIn("Every field is mapped", wizard.unmapped_fields)
+        wizard.mapping_ids[2].field_name = False  # ignored
+        wizard.action_import()
+        contact = self.contacts()
+        self.assertEqual(contact.extra_data, {"E-mail": "ann@example.com"})
+        self.assertEqual(contact.address, "1 High St")
+
+    def test_more_synonyms(self):
+        for header, field in {
+            "tel": "phone",
+            "Phone Number": "phone",
+            "MOBILE": "phone",
+            "First Name": "firstname",
+            "company": "enterprise",
+            "Société": "enterprise",
+            "surname": "lastname",
+        }.items():
+            with self.subTest(header=header):
+                wizard = self.make_wizard(f"{header},other\nx,y\n".encode())
+                wizard.action_parse()
+                self.assertEqual(wizard.mapping_ids[0].field_name, field)
+
+    def test_phone_is_required(self):
+        wizard = self.make_wizard(b"firstname,lastname\nAnn,Lee\n")
+        wizard.action_parse()
+        self.assertIn("Phone", wizard.unmapped_fields)
+        self.assertIn("required", wizard.unmapped_fields)
+        with self.assertRaisesRegex(UserError, "Phone"):
+            wizard.action_import()
+        self.assertFalse(self.contacts())
+
+    def test_field_mapped_twice(self):
+        wizard = self.make_wizard(b"phone,tel\n020 7946 0701,020 7946 0702\n")
+        wizard.action_parse()
+        wizard.mapping_ids[1].field_name = "phone"
+        with self.assertRaisesRegex(UserError, "more than once"):
+            wizard.action_import()
+
+
+class TestContactImportReport(ContactImportCase):
+    def test_duplicates_in_file_and_campaign(self):
+        data = (
+            b"firstname,phone\n"
+            b"Ann,+44 20 7946 0958\n"
+            b"Bob,(020) 7946 0958\n"
+            b"Cid,020 7946 0001\n"  # already in the Renewals campaign
+            b"Dan,020 7946 0959\n"
+        )
+        wizard = self.import_file(data, campaign=self.campaign)
+        self.assert_counts(wizard, imported=2, duplicates=2)
+        self.assertEqual(self.campaign.contact_count, 4)
+        rejects = self.rejects(wizard)
+        self.assertEqual(rejects[0], ["line", "reason", "firstname", "phone"])
+        self.assertEqual([row[0] for row in rejects[1:]], ["3", "4"])
+        self.assertIn("line 2", rejects[1][1])
+        self.assertIn("already in the campaign", rejects[2][1])
+        # The other direction: importing again adds nothing.
+        again = self.import_file(data, campaign=self.campaign)
+        self.assert_counts(again, duplicates=4)
+        self.assertEqual(self.campaign.contact_count, 4)
+
+    def test_invalid_numbers_and_control_characters(self):
+        data = (
+            b"firstname,phone,lastname\n"
+            b"Ann,12,Lee\n"
+            b"Bob,not a number,Ray\n"
+            b'Cid,"020 7946\n0801",Fox\n'
+            b"Dee\tDee,020 7946 0802,O\x00Neil\n"
+            b"Eve,,Noe\n"
+            b",,\n"
+        )
+        wizard = self.import_file(data)
+        self.assert_counts(wizard, imported=1, invalid=4, skipped=1)
+        contact = self.contacts()
+        self.assertEqual((contact.firstname, contact.lastname), ("Dee Dee", "O Neil"))
+        reasons = {row[0]: row[1] for row in self.rejects(wizard)[1:]}
+        # Cid's quoted number spans lines 4 and 5: Eve is on line 7.
+        self.assertEqual(set(reasons), {"2", "3", "4", "7"})
+        self.assertIn("control character", reasons["4"])
+        self.assertIn("No phone", reasons["7"])
+        self.assertIn("12", reasons["2"])
+        self.assertIn("Line", wizard.reject_html)
+        self.assertIn("not a number", wizard.reject_html)
+
+    def test_rejects_file_neutralises_formulas(self):
+        data = (
+            b"firstname,phone,lastname\n"
+            b'=HYPERLINK("http://evil.example"),=1+2,@SUM(A1)\n'
+            b"-3+3,+cmd|' /C calc'!A0,Lee\n"
+        )
+        wizard = self.import_file(data)
+        self.assert_counts(wizard, invalid=2)
+        rows = self.rejects(wizard)
+        self.assertEqual(rows[1][2:], ['\'=HYPERLINK("http://evil.example")', "'=1+2", "'@SUM(A1)"])
+        self.assertEqual(rows[2][2:4], ["'-3+3", "'+cmd|' /C calc'!A0"])
+        for row in rows:
+            for cell in row:
+                self.assertFalse(cell.startswith(("=", "+", "-", "@")), cell)
+
+    def test_report_posted_on_campaign(self):
+        wizard = self.import_file(b"phone\n020 7946 0901\n12\n")
+        self.assertEqual(wizard.state, "done")
+        message = self.uk.message_ids[0]
+        self.assertIn("1 contacts imported", message.body)
+        self.assertEqual(message.attachment_ids.name, "contacts-rejected.csv")
+
+    def test_orm_sees_the_imported_contacts(self):
+        self.assertEqual(self.uk.contact_count, 0)
+        self.import_file(b"phone\n020 7946 0911\n020 7946 0912\n")
+        self.assertEqual(self.uk.contact_count, 2)
+        self.assertEqual(len(self.uk.contact_ids), 2)
+        self.assertEqual(self.uk.contact_ids.mapped("display_name"), ["020 7946 0911", "020 7946 0912"])
+
+
+class TestContactImportAccess(ContactImportCase):
+    def test_agents_cannot_import(self):
+        for user in (self.user_agent, self.user_plain):
+            with self.subTest(user=user.login), self.assertRaises(AccessError):
+                self.make_wizard(b"phone\n020 7946 1001\n", user=user)
+
+    def test_agent_cannot_run_a_managers_wizard(self):
+        wizard = self.make_wizard(b"phone\n020 7946 1002\n")
+        wizard.action_parse()
+        with self.assertRaises(AccessError):
+            wizard.with_user(self.user_agent).action_import()
+        self.assertFalse(self.contacts())
+
+
+class TestContactImportBackground(ContactImportCase):
+    def test_big_file_runs_in_background(self):
+        self.env["ir.config_parameter"].sudo().set_param("outbound_campaign.import_background_rows", 2)
+        cron = self.env.ref("outbound_campaign.ir_cron_outbound_contact_import")
+        triggers = self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
+        data = b"phone\n" + b"".join(b"020 7946 %04d\n" % number for number in range(1100, 1110))
+        wizard = self.import_file(data)
+        self.assertEqual(wizard.state, "queued")
+        self.assertEqual(wizard.progress, 0.0)
+        self.assertFalse(self.contacts())
+        self.assertEqual(self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]), triggers + 1)
+
+        self.env["outbound.contact.import"]._cron_import_contacts()
+        self.assertEqual(wizard.state, "done")
+        self.assertEqual(wizard.progress, 100.0)
+        self.assert_counts(wizard, imported=10)
+        self.assertEqual(len(self.contacts()), 10)
+        self.assertEqual(self.contacts().create_uid, self.manager)
+        self.env.cr.precommit.run()  # the bus notifications are written when the transaction commits
+        notification = self.env["bus.bus"].search(
+            [("channel", "like", f'"res.partner",{self.manager.partner_id.id}]')]
+        )
+        self.assertTrue(notification)
+        self.assertIn("simple_notification", notification[-1].message)
+        self.assertIn("10 contacts imported", self.uk.message_ids[0].body)

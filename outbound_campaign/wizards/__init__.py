@@ -1,0 +1,2 @@
+from . import outbound_contact_import
+from . import outbound_contact_import_mapping
