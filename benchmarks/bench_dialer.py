@@ -11,10 +11,12 @@ outbound_campaign installed: ``make bench`` prepares one).
 
 import argparse
 import asyncio
+import importlib.util
 import sys
 import threading
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import psutil
 
@@ -35,10 +37,15 @@ def AmiClient(*args, **kwargs):
 
 
 def processes():
-    """The dedicated-process helpers of the tests (importable once main() set the addons path)."""
-    from odoo.addons.outbound_campaign.tests import dialer_processes
-
-    return dialer_processes
+    """The tests' helpers for dedicated dialer processes, loaded from their file: importing the
+    tests package would load Odoo's test framework, which complains outside a test run."""
+    if "dialer_processes" not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "outbound_campaign" / "tests" / "dialer_processes.py"
+        spec = importlib.util.spec_from_file_location("dialer_processes", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules["dialer_processes"] = module
+    return sys.modules["dialer_processes"]
 
 
 def percentile(samples, fraction):

@@ -4,13 +4,18 @@ Each Originate runs as one asyncio task that plays what Asterisk would do: creat
 (a ``;1``/``;2`` pair for ``Local``), ring it, publish the outcome (``OriginateResponse`` with the
 Reason Asterisk uses), then run the application or the dialplan context on it. The contexts of
 ``extensions_outbound_campaign.conf`` are emulated step for step (docs/call-flow-contract.md):
-``oc-agent-first`` dials ``OC_DIAL`` from the agent's channel, ``oc-client-first`` holds the
-answered customer until an agent leg in ``oc-agent-bridge`` takes it (``SHARED(OC_CONNECTED)``,
-``OcConnected``, ``Bridge(customer,x)``) or ``OC_MAX_WAIT`` passes, and the hangup handler of the
+``oc-agent-first`` dials ``OC_DIAL`` from the agent's channel; in client first the Originate of
+``Local/s@oc-client-dial/n`` gets a ``;1``/``;2`` pair whose ``;2`` half runs ``oc-client-dial``
+(every variable of ``;1`` copied to it, as ``ast_unreal_call_setup()`` does): it pushes its own
+hangup handler, which writes ``oc/<OC_DAY>/<uuid>-dial``, and dials ``OC_DIAL``; the customer's
+answer answers ``;2`` and ``;1``, which then runs ``oc-client-first``: it holds the answered
+customer until an agent leg in ``oc-agent-bridge`` takes it (``SHARED(OC_CONNECTED)``,
+``OcConnected``, ``Bridge(customer,x)``) or ``OC_MAX_WAIT`` passes. The hangup handler of the
 first channel writes the outcome to AstDB under ``oc/<OC_DAY>/<uuid>``, sends ``UserEvent:
 OcCallEnd`` and, on the first call ending of a UTC day, deletes the families of 8 to 14 days
 before. An agent leg originated with ``Application: Bridge`` runs no dialplan, as in Asterisk:
-it is bridged, but nothing sends ``OcConnected`` nor records the connection.
+it is bridged, but nothing sends ``OcConnected`` nor records the connection. A customer
+originated directly into ``oc-client-first`` (before contract v3) still works as it did.
 
 Calls belong to the PBX, not to an AMI connection: they go on when a client drops.
 """
@@ -63,6 +68,10 @@ UUID_CHECK = re.compile(r"^[0-9a-fA-F-]+$")
 DAY_CHECK = re.compile(r"^[0-9]{8}$")
 CHANNEL_CHECK = re.compile(r"^[A-Za-z0-9+/@._;:-]+$")
 ASTDB_FAMILY = "oc"
+CLIENT_DIAL_CONTEXT = "oc-client-dial"
+# OriginateResponse Reason from the hangup cause of a dial that failed (main/pbx.c,
+# pbx_dial_reason()): busy, congestion-like causes, no answer; anything else (1…) is 0.
+DIAL_REASONS = {17: 5, 21: 8, 27: 8, 34: 8, 38: 8, 41: 8, 42: 8, 19: 3, 26: 3}
 # The hangup handler's daily sweep: DBdeltree(oc/<day>) for these many days before today.
 SWEEP_DAYS = range(8, 15)
 AGENT_BRIDGE_CONTEXT = "oc-agent-bridge"
@@ -117,6 +126,7 @@ class Channel:
     bridge: Bridge | None = None
     hangup_cause: int = 0
     hangup_handler: Callable[[Channel], None] | None = None
+    carrier: Channel | None = None  # client first: the Local ;1 whose ;2 dialled this channel
     created: float = field(default_factory=time.monotonic)
     gone: bool = False
     has_flow: bool = False  # an originated channel: its own task hangs it up
@@ -286,9 +296,13 @@ class Pbx:
     # ---- channels ------------------------------------------------------------------------------
 
     def _owner(self, channel: Channel) -> Channel:
-        """The ;1 half, whose flow owns a Local pair."""
+        """The channel whose flow reacts to a signal: the ;1 half for a Local pair, and for the
+        customer dialled by ``oc-client-dial``, the ;1 half that carries the call."""
+        if channel.carrier is not None:
+            return self._owner(channel.carrier)
         if channel.name.endswith(";2"):
-            return self.channels.get(channel.name[:-1] + "1", channel)
+            owner = self.channels.get(channel.name[:-1] + "1", channel)
+            return owner if owner is channel else self._owner(owner)
         return channel
 
     def _uniqueid(self) -> str:
@@ -301,6 +315,7 @@ class Pbx:
         sequence = f"{next(self._sequence):08x}"
         caller_name, caller_num = caller
         if tech.lower() == "local":
+            resource = resource.partition("/")[0]  # options (/n…) are not part of the name
             exten, _, context = resource.partition("@")
             near_id = uniqueid or self._uniqueid()
             far_id = other_id or (f"{uniqueid};2" if uniqueid else self._uniqueid())
@@ -373,13 +388,22 @@ class Pbx:
     # ---- ringing ---------------------------------------------------------------------------------
 
     async def _ring(
-        self, callee: Channel, outcome: str, timeout: float, *watch: Channel, agent: bool
+        self,
+        callee: Channel,
+        outcome: str,
+        timeout: float,
+        *watch: Channel,
+        agent: bool,
+        relay: Channel | None = None,
     ) -> _Ring:
-        """Ring ``callee`` until it answers, fails or ``timeout`` passes."""
+        """Ring ``callee`` until it answers, fails or ``timeout`` passes; ``relay`` (a Local ;1
+        whose ;2 is the caller) is told it rings too, as Dial() passes the indication on."""
         if outcome in FAILURE_CAUSES and outcome != "no_answer":
             await self._pause(self.scenario.draw(self.scenario.fail_time), callee, *watch)
             return _Ring(False, outcome)
         self._set_state(callee, 5, both_halves=False)  # Ringing() leaves a Local ;2 in state Ring
+        if relay is not None:
+            self._set_state(relay, 5, both_halves=False)
         answer_after = self.scenario.draw(self.scenario.agent_ring_time if agent else self.scenario.ring_time)
         if outcome != "answer" or answer_after >= timeout:
             await self._pause(timeout, callee, *watch)
@@ -401,6 +425,9 @@ class Pbx:
             call.outcome, call.ended = "invalid", True
             self._originate_response(call, None, 0, on_result)
             return
+        if call.flow == "client-first" and _local_context(request.channel) == CLIENT_DIAL_CONTEXT:
+            await self._originate_client_dial(call, on_result)
+            return
         agent = call.flow in ("agent-first", "agent-leg")
         channel = self._new_channel(
             request.channel,
@@ -412,7 +439,7 @@ class Pbx:
         call.uuid = request.channel_id or channel.uniqueid
         channel.has_flow = True
         call.channels.append(channel)
-        channel.variables.update(request.variables)
+        _set_variables(channel, request.variables)
         self._publish(
             "DialBegin",
             "call,all",
@@ -640,6 +667,174 @@ class Pbx:
         caller.variables["DIALSTATUS"] = status
         call.dial_status = status
 
+    # ---- client first: Local/s@oc-client-dial/n -----------------------------------------------------
+
+    async def _originate_client_dial(self, call: SimCall, on_result: Callable[[bool], None] | None) -> None:
+        """The contract-v3 client-first Originate: ``;2`` runs ``oc-client-dial``; once the
+        customer answered, ``;1`` runs the Originate's context (``oc-client-first``)."""
+        request = call.request
+        near = self._new_channel(
+            request.channel,
+            uniqueid=request.channel_id,
+            other_id=request.other_channel_id,
+            linkedid="",
+            caller=(request.caller_name, request.caller_num),
+        )
+        far = near.far
+        call.uuid = request.channel_id or near.uniqueid
+        near.has_flow = far.has_flow = True
+        call.channels.append(near)
+        _set_variables(near, request.variables)
+        far.variables.update(near.variables)  # ast_unreal_call_setup(): every variable of ;1
+        self._publish(
+            "DialBegin",
+            "call,all",
+            [*near.snapshot("Dest"), ("DialString", request.channel.partition("/")[2])],
+        )
+        dialled = await self._client_dial(call, near, far, request.timeout, on_result)
+        if dialled is None:
+            call.ended = True
+            return
+        callee, answered = dialled
+        try:
+            await self._run(call, near)
+        finally:
+            # ;1 ends: ;2's Dial() sees its caller leave, hangs the customer up, and ;2 ends.
+            cause = near.hangup_cause or 16
+            if near.bridge is not None:
+                self._leave_bridge(near)
+            self._hangup_half(near, cause)
+            far.variables["ANSWEREDTIME"] = str(self._epoch() - answered)
+            for channel in (*callee.halves(), far):
+                if channel.bridge is not None:
+                    self._leave_bridge(channel)
+            self._hangup(callee, cause)
+            self._hangup_half(far, cause)
+            call.ended = True
+
+    async def _client_dial(
+        self,
+        call: SimCall,
+        near: Channel,
+        far: Channel,
+        originate_timeout: float,
+        on_result: Callable[[bool], None] | None,
+    ) -> tuple[Channel, int] | None:
+        """``oc-client-dial`` on ``far``: the REGEX() checks, the hangup handler that records the
+        dial, FILTER()/REGEX() of ``OC_DIAL``, then Dial(). Returns the answered customer's
+        channel and the answer's epoch; ``None`` when the Originate failed (already reported)."""
+        variables = far.variables
+        far.context, far.exten, far.priority = CLIENT_DIAL_CONTEXT, "s", 1
+
+        def failed(cause: int, outcome: str) -> None:
+            # ;2 hangs up (its handler, if pushed, records the dial), then ;1 with its cause.
+            call.outcome = call.outcome or outcome
+            self._hangup_half(far, cause)
+            self._hangup_half(near, cause)
+            self._originate_response(call, None, DIAL_REASONS.get(cause, 0), on_result)
+
+        await asyncio.sleep(0)
+        if not self._valid_call_variables(far):
+            failed(16, "failed")
+            return None
+        far.hangup_handler = self._dial_record_handler()
+        far.priority += 1
+        dial = DIAL_FILTER.sub("", variables.get("OC_DIAL", ""))
+        if not DIAL_STRING.match(dial):
+            self._set_dialstatus(call, far, "INVALIDARGS")
+            failed(16, "failed")
+            return None
+        timeout = float(re.sub(r"\D", "", variables.get("OC_DIAL_TIMEOUT", "")) or "inf")
+        if variables.get("OC_CALLERID_NUM"):
+            far.caller_num = variables["OC_CALLERID_NUM"]
+        far.application, far.app_data = "Dial", f"{dial},{timeout:g}"
+        if dial.partition("/")[0].lower() not in {t.lower() for t in self.scenario.technologies}:
+            self._set_dialstatus(call, far, "CHANUNAVAIL")
+            failed(16, "failed")
+            return None
+        callee = self._new_channel(
+            dial, uniqueid="", other_id="", linkedid=far.linkedid, caller=(far.caller_name, far.caller_num)
+        )
+        for half in callee.halves():
+            half.carrier = near
+        callee.application, callee.app_data = "AppDial", "(Outgoing Line)"
+        call.channels.append(callee)
+        self._publish(
+            "DialBegin",
+            "call,all",
+            [*far.snapshot(), *callee.snapshot("Dest"), ("DialString", dial.partition("/")[2])],
+        )
+        call.dial_outcome = call.outcome = self.scenario.customer_outcome(dial)
+        try:
+            ring = await self._ring(
+                callee, call.dial_outcome, min(timeout, originate_timeout), near, agent=False, relay=near
+            )
+        except Interrupted as interrupted:  # an AMI Hangup of ;1 or of the customer: cancelled
+            cause = interrupted.signal.cause if isinstance(interrupted.signal, Hangup) else 16
+            call.outcome = "hangup"
+            self._dial_status(far, callee, "CANCEL", "DialEnd")
+            self._hangup(callee, 0)
+            self._set_dialstatus(call, far, "CANCEL")
+            self._hangup_half(near, cause)
+            self._hangup_half(far, cause)
+            self._originate_response(call, None, REASON_HANGUP, on_result)
+            return None
+        if not ring.answered:
+            if ring.outcome == "no_answer" and originate_timeout < timeout:
+                # The Originate gave up first (its Timeout is under OC_DIAL_TIMEOUT): ;1 is hung
+                # up, which cancels the Dial() of ;2.
+                self._hangup_half(near, 0)
+                self._dial_status(far, callee, "CANCEL", "DialEnd")
+                self._hangup(callee, 0)
+                self._set_dialstatus(call, far, "CANCEL")
+                self._hangup_half(far, 16)
+                self._originate_response(call, None, REASON_RINGING, on_result)
+                return None
+            event_status, variable_status = DIAL_FAILURES[ring.outcome]
+            if ring.outcome == "no_answer":  # Dial gave up; the dialplan then does Hangup(19)
+                self._dial_status(far, callee, event_status, "DialEnd")
+                self._hangup(callee, 0)
+                cause = 19
+            else:
+                single_cause, near_cause = FAILURE_CAUSES[ring.outcome]
+                self._hangup(callee, near_cause if callee.far else single_cause, far_cause=single_cause)
+                self._dial_status(far, callee, event_status, "DialEnd")
+                cause = single_cause  # app_dial passes the customer's cause on to ;2
+            self._set_dialstatus(call, far, variable_status)
+            self._hangup_half(far, cause)
+            self._dial_status(None, near, event_status, "DialEnd")  # the Originate's own dial
+            self._hangup_half(near, cause)
+            self._originate_response(call, None, DIAL_REASONS.get(cause, 0), on_result)
+            return None
+        self._set_state(callee, 6)
+        self._dial_status(far, callee, "ANSWER", "DialEnd")
+        self._set_dialstatus(call, far, "ANSWER")
+        answered = self._epoch()
+        self._set_state(near, 6)  # Dial() answers ;2, and ;1 with it
+        self._dial_status(None, near, "ANSWER", "DialEnd")
+        self._bridge(far, callee)
+        self._originate_response(call, near, REASON_ANSWER, on_result)
+        return callee, answered
+
+    def _dial_record_handler(self) -> Callable[[Channel], None]:
+        """``oc-hangup-handler`` with ARG1 ``client-dial``: DB(oc/<OC_DAY>/<uuid>-dial) with
+        Dial()'s facts (no UserEvent), then the daily sweep."""
+
+        def handler(channel: Channel) -> None:
+            uuid, day = channel.variables["OC_CALL_UUID"], channel.variables["OC_DAY"]
+            ended = self._epoch()
+            answered_time = channel.variables.get("ANSWEREDTIME", "")
+            answered = str(ended - int(answered_time)) if answered_time else ""
+            self.astdb.put(
+                f"{ASTDB_FAMILY}/{day}",
+                f"{uuid}-dial",
+                f"dialstatus={channel.variables.get('DIALSTATUS', '')};cause={channel.hangup_cause};"
+                f"answered={answered};ended={ended}",
+            )
+            self._sweep_astdb(ended)
+
+        return handler
+
     # ---- oc-client-first --------------------------------------------------------------------------
 
     async def _client_first(self, call: SimCall, customer: Channel) -> None:
@@ -806,3 +1001,17 @@ class Pbx:
         self.swept_day = today
         for days in SWEEP_DAYS:
             self.astdb.deltree(f"{ASTDB_FAMILY}/{utc_day(now - days * 86400)}")
+
+
+def _local_context(dial: str) -> str | None:
+    """The context of a ``Local/exten@context[/options]`` dial string, else ``None``."""
+    tech, _, resource = dial.partition("/")
+    if tech.lower() != "local":
+        return None
+    return resource.partition("/")[0].partition("@")[2] or "default"
+
+
+def _set_variables(channel: Channel, variables: dict[str, str]) -> None:
+    """Originate's ``Variable``: the dialplan reads ``_NAME``/``__NAME`` as ``NAME``
+    (``ast_var_name()``), so the inheritance prefixes are dropped here."""
+    channel.variables.update({name.lstrip("_"): value for name, value in variables.items()})

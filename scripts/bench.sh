@@ -27,6 +27,6 @@ failed=()
 for bench in benchmarks/bench_*.py; do
     echo "== $bench"
     # Each benchmark gets the Odoo configuration and the database; one failing does not hide the others.
-    "$PYTHON" "$bench" -c "$CONF" -d "$DB" || failed+=("$bench")
+    PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" "$bench" -c "$CONF" -d "$DB" || failed+=("$bench")
 done
 [ ${#failed[@]} -eq 0 ] || die "benchmarks failed: ${failed[*]}"

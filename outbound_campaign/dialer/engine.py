@@ -5,8 +5,8 @@ order: load the state as the views below → :func:`plan` → send each order's
 ``to_ami_headers()`` (after committing its call row) → :func:`fold_event` for every AMI event
 and action response (routed with :func:`call_uuid_of`), :func:`check_timeouts` on a tick →
 a :class:`CallResult` when a call ends → :func:`decide_retry` for its contact → after any
-reconnect, :func:`reconcile` before planning again (reading each call's AstDB record at
-:func:`astdb_location`). Nothing here does I/O or reads the clock.
+reconnect, :func:`reconcile` before planning again (reading each call's AstDB records at
+:func:`astdb_locations`). Nothing here does I/O or reads the clock.
 
 Identifiers, headers, channel variables, UserEvents and the AstDB record follow
 ``docs/call-flow-contract.md``. Our ActionIDs are ``oc-<uuid>`` (first originate) and
@@ -46,7 +46,10 @@ from enum import Enum
 import phonenumbers
 
 from .outcomes import (
+    CAUSE_OUTCOMES,
+    DIAL_STATUS_OUTCOMES,
     OUTCOME_POLICIES,
+    REASON_ANSWERED,
     CallEndRecord,
     CampaignType,
     Outcome,
@@ -68,6 +71,14 @@ from .schedule import CallingWindow, contact_timezone, next_callable_at, window_
 
 AGENT_FIRST_CONTEXT = "oc-agent-first"
 CLIENT_FIRST_CONTEXT = "oc-client-first"
+#: Client first: the context the ``;2`` half of the originated Local channel runs; it dials the
+#: customer and records the dial's facts in AstDB (``oc/<day>/<uuid>-dial``).
+CLIENT_DIAL_CONTEXT = "oc-client-dial"
+#: Client first: the Originate's Timeout is the campaign's dial timeout plus this margin, so that
+#: the ``Dial()`` of ``oc-client-dial`` (``OC_DIAL_TIMEOUT``) always gives up first and records why.
+CLIENT_FIRST_TIMEOUT_MARGIN_MS = 10_000
+#: Key suffix of the client-first dial record (see :func:`astdb_locations`).
+DIAL_RECORD_SUFFIX = "-dial"
 #: Client first: the context the agent leg is originated into; on answer it marks the waiting
 #: customer connected (``SHARED(OC_CONNECTED)``), sends ``OcConnected`` and ``Bridge()``s them.
 AGENT_BRIDGE_CONTEXT = "oc-agent-bridge"
@@ -213,12 +224,14 @@ class DialerServerView:
     agent_first_context: str = AGENT_FIRST_CONTEXT
     client_first_context: str = CLIENT_FIRST_CONTEXT
     agent_bridge_context: str = AGENT_BRIDGE_CONTEXT
+    client_dial_context: str = CLIENT_DIAL_CONTEXT
 
     def __post_init__(self) -> None:
         check_dial_template(self.customer_dial_template)
         _check_pattern("agent-first context", self.agent_first_context, _CONTEXT)
         _check_pattern("client-first context", self.client_first_context, _CONTEXT)
         _check_pattern("agent-bridge context", self.agent_bridge_context, _CONTEXT)
+        _check_pattern("client-dial context", self.client_dial_context, _CONTEXT)
 
 
 @dataclass(frozen=True)
@@ -488,19 +501,27 @@ def _originate(
             variables,
             other_channel_id=f"{uuid}-2",
         )
+    # Client first (contract v3): a Local channel whose ;2 half dials the customer in
+    # oc-client-dial (and records that dial in AstDB, whatever becomes of it) while ;1, once the
+    # customer answered, runs oc-client-first. Asterisk copies every channel variable of ;1 to ;2
+    # when it calls the pair (main/core_unreal.c, ast_unreal_call_setup()), so plain names reach
+    # both halves. "/n": no Local optimisation, the pair stays until the call ends.
     variables |= {
+        "OC_DIAL": customer,
+        "OC_DIAL_TIMEOUT": str(campaign.dial_timeout),
+        "OC_CALLERID_NUM": campaign.caller_id_number,
         "OC_MAX_WAIT": str(campaign.max_wait),
         "OC_HOLD_MSG": campaign.hold_message or "",
         "OC_ABANDON_MSG": campaign.abandon_message or "",
     }
     return OriginateOrder(
         call,
-        customer,
+        f"Local/s@{server.client_dial_context}/n",
         server.client_first_context,
-        campaign.dial_timeout * 1000,
+        campaign.dial_timeout * 1000 + CLIENT_FIRST_TIMEOUT_MARGIN_MS,
         caller_id,
         variables,
-        other_channel_id=f"{uuid}-2" if customer.startswith("Local/") else None,
+        other_channel_id=f"{uuid}-2",
     )
 
 
@@ -832,12 +853,15 @@ _FIRST, _LOCAL_HALF, _AGENT_LEG, _LINKED = "first", "local_half", "agent_leg", "
 
 
 def _leg(call: CallView, uniqueid: str | None, linkedid: str | None) -> str | None:
+    """Which channel of the call: the originated one (``<uuid>``), its Local ``;2`` half, the
+    client-first agent leg (``<uuid>-a``, and what it dials: Linkedid ``<uuid>-a``) or a channel
+    linked to the call (Linkedid ``<uuid>``: the customer dialled by the dialplan)."""
     unique = (uniqueid or "").lower()
     if unique == call.uuid:
         return _FIRST
     if unique in (f"{call.uuid}-2", f"{call.uuid};2"):
         return _LOCAL_HALF
-    if unique.startswith(f"{call.uuid}-a"):
+    if unique.startswith(f"{call.uuid}-a") or (linkedid or "").lower().startswith(f"{call.uuid}-a"):
         return _AGENT_LEG
     if _uuid_in(linkedid) == call.uuid or _uuid_in(uniqueid) == call.uuid:
         return _LINKED
@@ -845,9 +869,33 @@ def _leg(call: CallView, uniqueid: str | None, linkedid: str | None) -> str | No
 
 
 def _is_customer_leg(call: CallView, leg: str | None) -> bool:
+    """Agent first: the channel the dialplan dialled. Client first: the Local pair (whose halves
+    carry the customer's state and hangup cause) and the channel its ``;2`` half dialled (a
+    customer originated directly, before contract v3, is the first channel itself)."""
     if call.campaign_type is CampaignType.AGENT_FIRST:
         return leg == _LINKED
-    return leg in (_FIRST, _LOCAL_HALF)
+    return leg in (_FIRST, _LOCAL_HALF, _LINKED)
+
+
+#: Dial statuses that say the customer's number was really tried (not INVALIDARGS: refused by
+#: the dialplan; not CHANUNAVAIL alone: no channel could be created, unless a cause says more).
+_DIALLED_STATUSES = frozenset(DIAL_STATUS_OUTCOMES) - {"INVALIDARGS", "CHANUNAVAIL"}
+#: OriginateResponse reasons that only a reached far end gives: ringing, busy, congestion.
+_DIALLED_REASONS = frozenset({3, 5, 8})
+#: Hangup causes by which the network answered for the number (busy, no answer, unallocated,
+#: congestion…), unlike our own failures (no route, channel type not implemented…).
+_DIALLED_CAUSES = frozenset(
+    cause for cause, outcome in CAUSE_OUTCOMES.items() if outcome is not Outcome.FAILED
+)
+
+
+def _record_shows_dial(record: CallEndRecord | None) -> bool:
+    """A client-first record (main or ``-dial``) of a customer whose number was really tried."""
+    return record is not None and (
+        record.answered_at is not None
+        or record.dial_status in _DIALLED_STATUSES
+        or record.cause in _DIALLED_CAUSES
+    )
 
 
 def _end(call: CallView, ended_at: datetime, record: CallEndRecord | None = None) -> CallView:
@@ -862,8 +910,8 @@ def _end(call: CallView, ended_at: datetime, record: CallEndRecord | None = None
     cause = significant_cause(call.cause, known.cause)
     if agent_first:
         dialled = call.customer_dialled or dial_status is not None
-    else:  # the hangup handler that wrote the record ran on the customer's channel
-        dialled = call.customer_dialled or record is not None
+    else:  # the record of an answer, or of a dial that reached the network
+        dialled = call.customer_dialled or _record_shows_dial(record)
     if call.error is not None and call.reason is None and not dialled:
         # Refused before any channel existed (AMI error, link down): nobody was rung, not even
         # the agent, so it is neither the agent's miss nor the customer's outcome.
@@ -949,6 +997,8 @@ def _on_originate_response(
         call = replace(call, customer_dialled=True, first_channel_seen=True)
         return _advance(call, CallState.ANSWERED, now), None
     call = replace(call, originate_failed_at=now)
+    if call.campaign_type is CampaignType.CLIENT_FIRST and call.reason in _DIALLED_REASONS:
+        call = replace(call, customer_dialled=True)
     if not call.first_channel_seen or call.first_channel_gone_at is not None:
         return _end(call, now), None
     return call, None  # its Hangup, with the Q.850 cause, is still to come (transcript 05)
@@ -963,8 +1013,9 @@ def _on_channel(call: CallView, event: Mapping[str, object], now: datetime) -> t
         call = replace(call, first_channel_seen=True)
         call = _advance(call, CallState.ORIGINATING, now)
     if _is_customer_leg(call, leg):
-        call = replace(call, customer_dialled=True)
         state = _header(event, "ChannelState")
+        if leg == _LINKED or state in ("5", "6"):  # a Local ;1 is created before any dial
+            call = replace(call, customer_dialled=True)
         if state == "5":
             call = _advance(call, CallState.RINGING, now)
         elif state == "6" and leg == _FIRST:
@@ -975,29 +1026,34 @@ def _on_channel(call: CallView, event: Mapping[str, object], now: datetime) -> t
 
 
 def _on_dial(call: CallView, event: Mapping[str, object], now: datetime) -> tuple[CallView, int | None]:
-    """DialBegin / DialEnd of the agent-first dialplan's ``Dial()`` to the customer.
+    """DialBegin / DialEnd of the dialplan's ``Dial()`` to the customer: from the agent's channel
+    in agent first (``oc-agent-first``), from the Local ``;2`` half in client first
+    (``oc-client-dial``). An answer connects an agent-first call; a client-first one is then
+    answered, waiting for an agent.
 
     The originate's own dial has no caller channel (no ``Uniqueid``) and is ignored: its
     NOANSWER in transcript 05 is not the customer's.
     """
-    if (
-        call.campaign_type is not CampaignType.AGENT_FIRST
-        or _leg(call, _header(event, "Uniqueid"), None) != _FIRST
-    ):
+    agent_first = call.campaign_type is CampaignType.AGENT_FIRST
+    caller = _leg(call, _header(event, "Uniqueid"), None)
+    if caller != (_FIRST if agent_first else _LOCAL_HALF):
         return call, None
     if _header(event, "Event") == "DialBegin":
         return _advance(replace(call, customer_dialled=True), CallState.RINGING, now), None
     status = (_header(event, "DialStatus") or "").upper() or None
     call = replace(call, dial_status=status, customer_dialled=True)
     if status == "ANSWER":
-        call = _advance(call, CallState.CONNECTED, now)
+        call = _advance(call, CallState.CONNECTED if agent_first else CallState.ANSWERED, now)
     return call, None
 
 
 def _on_hangup(call: CallView, event: Mapping[str, object], now: datetime) -> tuple[CallView, int | None]:
     leg = _leg(call, _header(event, "Uniqueid"), _header(event, "Linkedid"))
     if _is_customer_leg(call, leg):
-        call = replace(call, cause=significant_cause(call.cause, _int_header(event, "Cause")))
+        cause = _int_header(event, "Cause")
+        call = replace(call, cause=significant_cause(call.cause, cause))
+        if cause in _DIALLED_CAUSES:  # the network said why: the number was tried
+            call = replace(call, customer_dialled=True)
     if leg != _FIRST:
         return call, None
     call = replace(call, first_channel_gone_at=now)
@@ -1144,6 +1200,57 @@ def astdb_location(call: CallView) -> tuple[str, str]:
     return f"{ASTDB_FAMILY}/{_astdb_day(call.queued_at)}", call.uuid
 
 
+def astdb_locations(call: CallView) -> list[tuple[str, str]]:
+    """Every ``(family, key)`` where the dialplan may have recorded the call, main record first.
+
+    Agent first: the main record only (:func:`astdb_location`). Client first (contract v3): also
+    ``("oc/<YYYYMMDD>", "<uuid>-dial")``, written by the hangup handler of the Local ``;2`` half
+    that dialled the customer (``oc-client-dial``) whether the customer answered or not; the main
+    record exists only once the customer answered (``oc-client-first`` on ``;1``).
+    """
+    family, key = astdb_location(call)
+    if call.campaign_type is CampaignType.CLIENT_FIRST:
+        return [(family, key), (family, f"{key}{DIAL_RECORD_SUFFIX}")]
+    return [(family, key)]
+
+
+def _waiting_seen(call: CallView, channels: Sequence[Mapping[str, object]], now: datetime) -> CallView:
+    """A client-first customer found on hold (``;1`` up, in ``MusicOnHold``: past ``OcWaiting``)
+    while we still thought it dialling: the ``OcWaiting`` was lost with the connection. Mark it
+    answered and waiting, with its channel, so that :func:`plan` sends it an agent."""
+    if call.campaign_type is not CampaignType.CLIENT_FIRST or call.state not in (
+        CallState.QUEUED,
+        CallState.ORIGINATING,
+        CallState.RINGING,
+    ):
+        return call
+    for channel in channels:
+        if (
+            (_header(channel, "Uniqueid") or "").lower() == call.uuid
+            and _header(channel, "ChannelState") == "6"
+            and (_header(channel, "Application") or "").lower() == "musiconhold"
+            and _CHANNEL.fullmatch(_header(channel, "Channel") or "")
+        ):
+            found = replace(
+                call,
+                customer_dialled=True,
+                first_channel_seen=True,
+                reason=call.reason if call.reason is not None else REASON_ANSWERED,
+                customer_channel=_header(channel, "Channel"),
+            )
+            return _advance(found, CallState.ANSWERED, now)
+    return call
+
+
+def _parse_record(raw: str | None) -> CallEndRecord | None:
+    if not raw:
+        return None
+    try:
+        return parse_astdb_value(raw)
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class Reconciliation:
     """What became of an in-flight call across a lost connection: ``up`` (events will follow),
@@ -1164,27 +1271,40 @@ def reconcile(
 ) -> list[Reconciliation]:
     """Settle the calls in flight after a reconnect or a restart, before dialling again.
 
-    ``channels`` are the ``CoreShowChannel`` events; ``astdb`` maps a uuid to the value ``DBGet``
-    returned at :func:`astdb_location` (``None`` when not found). A call neither up nor recorded, older than
-    ``grace`` since its originate, ends ``unknown``: its contact is rescheduled, never left in
-    progress. Never re-send an Originate for it.
+    ``channels`` are the ``CoreShowChannel`` events; ``astdb`` maps the AstDB *key* of each
+    location of :func:`astdb_locations` (``"<uuid>"``, and in client first ``"<uuid>-dial"``; keys
+    are unique, the family only names the day) to the value ``DBGet`` returned there (``None`` or
+    absent when not found). The main record, when there is one, says how the call ended; else a
+    client-first ``-dial`` record does: the customer was busy, did not answer, … (or answered but
+    ``oc-client-first`` never ran: the customer hung up at once, an abandon). A call neither up
+    nor recorded, older than ``grace`` since its originate, ends ``unknown``: its contact is
+    rescheduled, never left in progress. Never re-send an Originate for it.
+
+    A client-first call still up whose customer is on hold, though we missed its ``OcWaiting``,
+    comes back ``up`` as answered and waiting (its ``call`` updated), so that an agent is sent.
+
+    Nothing is up and no main record was written only once every channel of the call is gone
+    (Asterisk runs a channel's hangup handlers before it leaves the channel list), so a ``-dial``
+    record alone is final.
     """
     now = _aware(now)
+    channels = list(channels)
     live = {uuid for uuid in map(call_uuid_of, channels) if uuid}
     settled: list[Reconciliation] = []
     for call in calls:
         if call.state is CallState.ENDED:
             continue
         if call.uuid in live:
-            settled.append(Reconciliation(call, "up"))
+            settled.append(Reconciliation(_waiting_seen(call, channels, now), "up"))
             continue
         record = None
-        raw = astdb.get(call.uuid)
-        if raw:
-            try:
-                record = parse_astdb_value(raw)
-            except ValueError:
-                record = None
+        if call.queued_at is not None:
+            for _family, key in astdb_locations(call):
+                record = _parse_record(astdb.get(key))
+                if record is not None:
+                    break
+        else:
+            record = _parse_record(astdb.get(call.uuid))
         since = call.originated_at or call.queued_at
         if record is not None:
             ended = _end(call, record.ended_at or now, record)
@@ -1201,6 +1321,7 @@ __all__ = [
     "ABANDON_NO_RECALL",
     "AGENT_BRIDGE_CONTEXT",
     "ASTDB_FAMILY",
+    "CLIENT_DIAL_CONTEXT",
     "AgentView",
     "CallResult",
     "CallState",
@@ -1219,6 +1340,7 @@ __all__ = [
     "RetryDecision",
     "RetryDelays",
     "astdb_location",
+    "astdb_locations",
     "call_uuid_of",
     "check_e164",
     "check_timeouts",

@@ -69,6 +69,9 @@ class DialerRunner:
         self._reconciled = False
         self._reconciled_at = 0.0
         self._unsettled = set()  # uuids of calls Asterisk knew nothing of at the last reconciliation
+        self._progress = {}  # uuid -> CallView that moved on since the last flush
+        self._results = []  # (CallResult, RetryDecision, agent id to pause or None) not yet stored
+        self._paused_agents = set()  # agents who did not take a client-first bridge leg
         self._tasks = set()
         self._start = 0
         self._campaigns = []
@@ -134,8 +137,10 @@ class DialerRunner:
             self._check_timeouts()
             if self.ami.connected and self._unsettled and time.monotonic() - self._reconciled_at >= RECHECK:
                 await self._reconcile()
+            self._flush()
             if self.ami.connected and self._reconciled and not self._stopping.is_set():
                 await self._dial()
+        self._flush()
 
     async def _shutdown(self):
         """Stop dialling; calls in flight keep their AstDB record, reconciled by the next host."""
@@ -174,18 +179,26 @@ class DialerRunner:
             try:
                 channels = await self.ami.core_show_channels()
                 live = {engine.call_uuid_of(channel) for channel in channels}
+                # Keyed by AstDB key: "<uuid>", and "<uuid>-dial" for client first.
                 astdb = {}
                 for call in open_calls:
                     if call.uuid not in live and call.queued_at is not None:
-                        astdb[call.uuid] = await self.ami.db_get(*engine.astdb_location(call))
+                        for family, key in engine.astdb_locations(call):
+                            astdb[key] = await self.ami.db_get(family, key)
             except AmiError as exc:
                 _logger.warning("Reconciliation interrupted: %s", exc)
                 return
+            # Events kept coming while we waited for Asterisk: settle the calls as they are now.
+            open_calls = [self.calls[call.uuid] for call in open_calls if call.uuid in self.calls]
             settled = engine.reconcile(self.clock(), open_calls, channels, astdb, self.reconcile_grace)
             self._unsettled = {item.call.uuid for item in settled if item.status == "pending"}
             for item in settled:
                 if item.status == "ended":
                     self._finish(item.result)
+                elif item.status == "up" and item.call != self.calls[item.call.uuid]:
+                    # a customer found waiting on hold: its OcWaiting was lost with the link
+                    self.calls[item.call.uuid] = item.call
+                    self._progress[item.call.uuid] = item.call
         else:
             self._unsettled = set()
         self._reconciled = True
@@ -301,14 +314,15 @@ class DialerRunner:
             return
         self.calls[uuid_] = transition.call
         if transition.agent_missed:
-            self.store.set_agent(transition.agent_missed, "paused", "no answer")
+            self._paused_agents.add(transition.agent_missed)
         if transition.result is not None:
             self._finish(transition.result)
         elif (
             transition.call.state is not call.state
             or transition.call.agent_answered_at != call.agent_answered_at
         ):
-            self.store.record_progress(transition.call)
+            self._progress[uuid_] = transition.call
+            self._wake.set()
 
     def _check_timeouts(self):
         now = self.clock()
@@ -319,8 +333,13 @@ class DialerRunner:
                 self._finish(transition.result)
 
     def _finish(self, result):
-        """Store a finished call and decide its contact's next step; frees the agent."""
-        self.calls.pop(result.uuid, None)
+        """Store a finished call and decide its contact's next step; frees the agent.
+
+        Once per call: a reconciliation that awaited Asterisk may bring the result of a call
+        whose last event was folded meanwhile.
+        """
+        if self.calls.pop(result.uuid, None) is None:
+            return
         now = self.clock()
         contact = self.contacts.pop(result.contact_id, None) or self.store.load_contact(result.contact_id)
         campaign = next((c for c in self._campaigns if c.id == result.campaign_id), None)
@@ -331,7 +350,19 @@ class DialerRunner:
         # down by Asterisk itself (reason 0/1: shutdown, channel gone) says nothing of the agent.
         missed = result.outcome.value == "agent_no_answer" and result.reason in AGENT_AWAY_REASONS
         pause = result.agent_id if missed else None
-        # The AstDB entry stays: the dialer has no `system` permission to delete it, and the
-        # dialplan drops each day's entries a week later.
-        self.store.record_result(result, decision, pause_agent=pause)
+        self._progress.pop(result.uuid, None)
+        self._results.append((result, decision, pause))
         self._wake.set()
+
+    def _flush(self):
+        """Store what the calls did since the last turn, in one short transaction.
+
+        Nothing is lost if the process dies before: the dialplan recorded every outcome in AstDB
+        (never deleted by the dialer: it has no ``system`` permission; the dialplan drops each
+        day's entries a week later), and the next host reconciles from it.
+        """
+        if not (self._progress or self._results or self._paused_agents):
+            return
+        progress, results, paused = list(self._progress.values()), self._results, self._paused_agents
+        self._progress, self._results, self._paused_agents = {}, [], set()
+        self.store.record_batch(progress, results, paused)

@@ -18,13 +18,11 @@ from odoo.tools import SQL
 
 from ..dialer.engine import (
     AgentView,
-    CallResult,
     CallState,
     CallView,
     CampaignView,
     ContactView,
     DialerServerView,
-    RetryDecision,
     RetryDelays,
 )
 from ..dialer.outcomes import CampaignType
@@ -412,9 +410,6 @@ class DialerStore:
             )
         )
 
-    def set_agent(self, agent_id, state, reason=None):
-        self._retrying(lambda env: self._set_agents(env, [agent_id], state, reason))
-
     def connect_agent(self, call):
         """Client first: an agent is being rung for a customer waiting on hold."""
 
@@ -442,68 +437,130 @@ class DialerStore:
 
         self._retrying(work)
 
-    def record_progress(self, call):
-        """A call moved on (ringing, answered, connected): store its state and timestamps."""
+    def record_batch(self, progress, results, paused_agents=()):
+        """One transaction for a turn of the loop: calls that moved on, calls that ended with
+        their contact's next step, agents to pause. Set-based: a busy turn stores hundreds."""
 
         def work(env):
-            row = env["outbound.call"].search([("uuid", "=", call.uuid)])
-            row.write(
-                {
-                    "state": call.state.value,
-                    "answer_at": naive(call.answered_at),
-                    "connect_at": naive(call.connected_at),
-                    "agent_id": call.agent_id,
+            cr = env.cr
+            if progress:
+                cr.execute(
+                    SQL(
+                        """UPDATE outbound_call c
+                              SET state = v.state, answer_at = v.answer_at, connect_at = v.connect_at,
+                                  agent_id = v.agent_id, write_date = now() AT TIME ZONE 'UTC'
+                             FROM (VALUES %s) AS v(uuid, state, answer_at, connect_at, agent_id)
+                            WHERE c.uuid = v.uuid AND c.state != 'ended'""",
+                        SQL(", ").join(
+                            SQL(
+                                "(%s, %s, %s::timestamp, %s::timestamp, %s::int)",
+                                call.uuid,
+                                call.state.value,
+                                naive(call.answered_at),
+                                naive(call.connected_at),
+                                call.agent_id,
+                            )
+                            for call in progress
+                        ),
+                    )
+                )
+                on_line = {
+                    call.agent_id: call.uuid for call in progress if call.agent_id and call.agent_answered_at
                 }
-            )
-            if call.agent_id and call.agent_answered_at:  # the agent picked up: on the line now
-                self._set_agents(env, [call.agent_id], "on_call")
-                row.agent_id.current_call_id = row
-
-        self._retrying(work)
-
-    def record_result(self, result: CallResult, decision: RetryDecision, pause_agent=None):
-        """One transaction: the call's outcome, the contact's next step, the agent freed."""
-
-        def work(env):
-            row = env["outbound.call"].search([("uuid", "=", result.uuid)])
-            row.write(
-                {
-                    "state": "ended",
-                    "outcome": result.outcome.value,
-                    "originate_reason": None if result.reason is None else str(result.reason),
-                    "hangup_cause": None if result.cause is None else str(result.cause),
-                    "dial_status": result.dial_status,
-                    "answer_at": naive(result.answered_at),
-                    "connect_at": naive(result.connected_at),
-                    "end_at": naive(result.ended_at),
-                    "ring_duration": round(result.ring_seconds or 0),
-                    "wait_duration": round(result.wait_seconds or 0),
-                    "talk_duration": round(result.talk_seconds or 0),
-                    "agent_id": result.agent_id,
-                }
-            )
-            contact = row.contact_id
-            values = {
-                "state": decision.state.value,
-                "attempt_count": decision.attempts,
-                "last_outcome": decision.last_outcome.value,
-                "next_attempt_at": naive(decision.next_attempt_at),
-            }
-            if decision.state.value == "pending" and decision.next_attempt_at is None:
-                values["state"] = "cancelled"  # the campaign's dates leave no time to call again
-            contact.write(values)
-            if result.agent_id:
-                if pause_agent == result.agent_id:
-                    self._set_agents(env, [result.agent_id], "paused", "no answer")
-                else:
-                    env.cr.execute(
+                if on_line:
+                    cr.execute(
                         SQL(
-                            """UPDATE outbound_agent
-                                  SET state = 'ready', current_call_id = NULL,
-                                      state_changed_at = now() AT TIME ZONE 'UTC'
-                                WHERE id = %s AND state IN ('ringing', 'on_call')""",
-                            result.agent_id,
+                            """UPDATE outbound_agent a
+                                  SET state = 'on_call', state_changed_at = now() AT TIME ZONE 'UTC',
+                                      current_call_id = (SELECT id FROM outbound_call WHERE uuid = v.uuid)
+                                 FROM (VALUES %s) AS v(agent_id, uuid)
+                                WHERE a.id = v.agent_id AND a.state = 'ringing'""",
+                            SQL(", ").join(
+                                SQL("(%s::int, %s)", agent, uuid) for agent, uuid in on_line.items()
+                            ),
                         )
                     )
+            if results:
+                self._store_results(cr, results)
+            if paused_agents:
+                self._set_agents(env, list(paused_agents), "paused", "no answer")
 
         self._retrying(work)
+
+    def _store_results(self, cr, results):
+        cr.execute(
+            SQL(
+                """UPDATE outbound_call c
+                      SET state = 'ended', outcome = v.outcome, originate_reason = v.reason,
+                          hangup_cause = v.cause, dial_status = v.dial_status, answer_at = v.answer_at,
+                          connect_at = v.connect_at, end_at = v.end_at, ring_duration = v.ring,
+                          wait_duration = v.wait, talk_duration = v.talk, agent_id = v.agent_id,
+                          write_date = now() AT TIME ZONE 'UTC'
+                     FROM (VALUES %s) AS v(uuid, outcome, reason, cause, dial_status, answer_at, connect_at,
+                                           end_at, ring, wait, talk, agent_id)
+                    WHERE c.uuid = v.uuid""",
+                SQL(", ").join(
+                    SQL(
+                        "(%s, %s, %s, %s, %s, %s::timestamp, %s::timestamp, %s::timestamp, %s::int, %s::int,"
+                        " %s::int, %s::int)",
+                        result.uuid,
+                        result.outcome.value,
+                        None if result.reason is None else str(result.reason),
+                        None if result.cause is None else str(result.cause),
+                        result.dial_status,
+                        naive(result.answered_at),
+                        naive(result.connected_at),
+                        naive(result.ended_at),
+                        round(result.ring_seconds or 0),
+                        round(result.wait_seconds or 0),
+                        round(result.talk_seconds or 0),
+                        result.agent_id,
+                    )
+                    for result, _decision, _pause in results
+                ),
+            )
+        )
+        cr.execute(
+            SQL(
+                """UPDATE outbound_contact k
+                      SET state = v.state, attempt_count = v.attempts, last_outcome = v.outcome,
+                          next_attempt_at = v.next_at, write_date = now() AT TIME ZONE 'UTC'
+                     FROM (VALUES %s) AS v(id, state, attempts, outcome, next_at)
+                    WHERE k.id = v.id""",
+                SQL(", ").join(
+                    SQL(
+                        "(%s::int, %s, %s::int, %s, %s::timestamp)",
+                        decision.contact_id,
+                        # Pending with no time left in the campaign's dates: it will not be called.
+                        "cancelled"
+                        if decision.state.value == "pending" and decision.next_attempt_at is None
+                        else decision.state.value,
+                        decision.attempts,
+                        decision.last_outcome.value,
+                        naive(decision.next_attempt_at),
+                    )
+                    for _result, decision, _pause in results
+                ),
+            )
+        )
+        paused = [pause for _result, _decision, pause in results if pause]
+        freed = [result.agent_id for result, _decision, pause in results if result.agent_id and not pause]
+        if paused:
+            cr.execute(
+                SQL(
+                    """UPDATE outbound_agent
+                          SET state = 'paused', pause_reason = 'no answer', current_call_id = NULL,
+                              state_changed_at = now() AT TIME ZONE 'UTC'
+                        WHERE id = ANY(%s)""",
+                    paused,
+                )
+            )
+        if freed:
+            cr.execute(
+                SQL(
+                    """UPDATE outbound_agent
+                          SET state = 'ready', current_call_id = NULL, state_changed_at = now() AT TIME ZONE 'UTC'
+                        WHERE id = ANY(%s) AND state IN ('ringing', 'on_call')""",
+                    freed,
+                )
+            )

@@ -5,3 +5,5 @@ from . import test_security
 from . import test_dialer_e2e
 from . import test_contact_import
 from . import test_dialer_faults
+from . import test_dialer_pacing
+from . import test_ui_views

@@ -111,6 +111,12 @@ class CommittedWorld:
             )
         )
 
+    def holder(self):
+        """Which host holds the server's lease (``kind@machine:pid``)."""
+        return (
+            self.query("SELECT holder FROM outbound_dialer_server WHERE id = %s", self.server_id)[0][0] or ""
+        )
+
     def settled(self):
         states = self.contact_states()
         return not states.get("pending") and not states.get("in_progress")

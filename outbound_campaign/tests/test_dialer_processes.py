@@ -57,14 +57,15 @@ def test_two_dialer_processes_never_double_dial(fast_simulator):
     sim = fast_simulator
     world = CommittedWorld(sim.port, contacts=10_000, agents=60, prefix="Twin")
     try:
-        first, second = start_dialer(world), start_dialer(world)
+        processes = [start_dialer(world), start_dialer(world)]
         try:
             wait_for(lambda: len(sim.actions("Originate")) >= 3_000, 180, "the first host to dial")
-            stop(first)  # the standby takes over once the lease is released
+            holding = next(p for p in processes if world.holder().endswith(f":{p.pid}"))
+            stop(holding)  # the standby takes over once the lease is released
             wait_for(world.settled, 300, "every contact to be settled")
         finally:
-            stop(first)
-            stop(second)
+            for process in processes:
+                stop(process)
         numbers = Counter(
             o.get("Variable").split("OC_DIAL=")[1].split(",")[0] for o in sim.actions("Originate")
         )

@@ -21,6 +21,7 @@ from outbound_campaign.dialer.engine import (
     DialerServerView,
     RetryDelays,
     astdb_location,
+    astdb_locations,
     call_uuid_of,
     check_timeouts,
     decide_retry,
@@ -173,16 +174,18 @@ def test_client_first_originate_headers_follow_the_contract():
     (order,) = decided.originates
     assert order.to_ami_headers() == {
         "Action": "Originate",
-        "Channel": "PJSIP/+33123456789@trunk",
+        "Channel": "Local/s@oc-client-dial/n",
         "Context": "oc-client-first",
         "Exten": "s",
         "Priority": "1",
         "Async": "true",
-        "Timeout": "25000",
+        "Timeout": "35000",  # the dial timeout (25 s) plus a margin: Dial() gives up first
         "CallerID": '"Campaign 7" <+33180000000>',
         "ChannelId": UUID,
-        "Variable": f"OC_CALL_UUID={UUID},OC_CAMPAIGN_ID=7,OC_DAY=20250106,OC_MAX_WAIT=4,"
-        "OC_HOLD_MSG=outbound/hold,OC_ABANDON_MSG=outbound/sorry",
+        "OtherChannelId": f"{UUID}-2",
+        "Variable": f"OC_CALL_UUID={UUID},OC_CAMPAIGN_ID=7,OC_DAY=20250106,"
+        "OC_DIAL=PJSIP/+33123456789@trunk,OC_DIAL_TIMEOUT=25,OC_CALLERID_NUM=+33180000000,"
+        "OC_MAX_WAIT=4,OC_HOLD_MSG=outbound/hold,OC_ABANDON_MSG=outbound/sorry",
         "ActionID": f"oc-{UUID}",
     }
     assert order.call.agent_id is None
@@ -214,13 +217,25 @@ def test_a_call_without_queued_at_has_no_astdb_location():
         astdb_location(call(queued_at=None))
 
 
-def test_local_customer_channel_names_its_second_half():
-    local = server(customer_dial_template="Local/{digits}@customers")
+def test_client_first_dials_the_customer_from_the_local_second_half():
+    local = server(customer_dial_template="Local/{digits}@customers", client_dial_context="my-dial")
     client = campaign(type=CLIENT_FIRST)
     (order,) = plan(
         T0, local, [client], [agent(1)], [], {7: [contact(3)]}, TokenBucket(5), uuids()
     ).originates
-    assert order.to_ami_headers()["OtherChannelId"] == f"{UUID}-2"
+    headers = order.to_ami_headers()
+    assert (headers["Channel"], headers["OtherChannelId"]) == ("Local/s@my-dial/n", f"{UUID}-2")
+    assert order.variables["OC_DIAL"] == "Local/33123456789@customers"
+    with pytest.raises(ValueError, match="client-dial context"):
+        server(client_dial_context="oc,evil")
+
+
+def test_astdb_locations_of_each_flow():
+    assert astdb_locations(call()) == [("oc/20250106", UUID)]
+    assert astdb_locations(call(campaign_type=CLIENT_FIRST)) == [
+        ("oc/20250106", UUID),
+        ("oc/20250106", f"{UUID}-dial"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -848,3 +863,112 @@ def test_client_first_connected_by_the_agent_bridge_context_events():
     assert transitions[3].call.state is CallState.CONNECTED
     result = transitions[-1].result
     assert result.outcome is Outcome.ANSWERED and result.agent_id == 4
+
+
+# --- client first, contract v3: the customer dialled from the Local ;2 half ----------------------
+
+LOCAL_1 = {"Channel": "Local/s@oc-client-dial-0000000a;1", "Uniqueid": UUID, "Linkedid": UUID}
+LOCAL_2 = {"Channel": "Local/s@oc-client-dial-0000000a;2", "Uniqueid": f"{UUID}-2", "Linkedid": UUID}
+TRUNK = {"Channel": "PJSIP/trunk-0000000b", "Uniqueid": "1795778013.22", "Linkedid": UUID}
+
+
+def dest(channel: dict[str, str]) -> dict[str, str]:
+    return {f"Dest{key}": value for key, value in channel.items()}
+
+
+def test_client_first_busy_from_the_local_second_half_dial():
+    transitions = steps(
+        client_call(),
+        (0, {"Event": "Newchannel", **LOCAL_1, "ChannelState": "0"}),
+        (0, {"Event": "Newchannel", **LOCAL_2, "ChannelState": "4"}),
+        (0, {"Event": "DialBegin", **LOCAL_2, **dest(TRUNK), "DialString": "+33123456789@trunk"}),
+        (2, {"Event": "Hangup", **TRUNK, "Cause": "17"}),
+        (2, {"Event": "DialEnd", **LOCAL_2, **dest(TRUNK), "DialStatus": "BUSY"}),
+        (2, {"Event": "Hangup", **LOCAL_2, "Cause": "17"}),
+        (2, {"Event": "Hangup", **LOCAL_1, "Cause": "17"}),
+        (2, {"Event": "OriginateResponse", "ActionID": f"oc-{UUID}", "Response": "Failure", "Reason": "5"}),
+    )
+    assert transitions[1].call.customer_dialled is False  # a Local pair is not yet a dial
+    assert transitions[2].call.state is CallState.RINGING and transitions[2].call.customer_dialled
+    result = transitions[-1].result
+    assert (result.outcome, result.dial_status, result.cause, result.customer_dialled) == (
+        Outcome.BUSY,
+        "BUSY",
+        17,
+        True,
+    )
+
+
+def test_client_first_answer_from_the_local_second_half_waits_for_an_agent():
+    transitions = steps(
+        client_call(),
+        (0, {"Event": "DialBegin", **LOCAL_2, **dest(TRUNK)}),
+        (3, {"Event": "DialEnd", **LOCAL_2, **dest(TRUNK), "DialStatus": "ANSWER"}),
+        (3, {"Event": "OriginateResponse", "ActionID": f"oc-{UUID}", "Response": "Success", "Reason": "4"}),
+        (4, {"Event": "UserEvent", "UserEvent": "OcWaiting", "Uuid": UUID, **LOCAL_1}),
+    )
+    assert [t.call.state for t in transitions] == [CallState.RINGING, *[CallState.ANSWERED] * 3]
+    assert transitions[-1].call.customer_channel == LOCAL_1["Channel"]
+    assert transitions[-1].result is None
+
+
+def test_the_agent_legs_own_dialled_channel_is_not_the_customer():
+    waiting = client_call(state=CallState.ANSWERED, answered_at=T0, customer_channel=LOCAL_1["Channel"])
+    phone = {"Uniqueid": "1795778013.30", "Linkedid": f"{UUID}-a", "Cause": "21"}
+    (transition,) = steps(waiting, (5, {"Event": "Hangup", **phone}))
+    assert transition.call.cause is None
+
+
+@pytest.mark.parametrize(
+    ("record", "outcome", "dialled"),
+    [
+        ("dialstatus=BUSY;cause=17;answered=;ended={end}", Outcome.BUSY, True),
+        ("dialstatus=NOANSWER;cause=19;answered=;ended={end}", Outcome.NO_ANSWER, True),
+        ("dialstatus=CONGESTION;cause=34;answered=;ended={end}", Outcome.CONGESTION, True),
+        ("dialstatus=CHANUNAVAIL;cause=1;answered=;ended={end}", Outcome.INVALID_NUMBER, True),
+        ("dialstatus=CHANUNAVAIL;cause=27;answered=;ended={end}", Outcome.FAILED, False),
+        ("dialstatus=INVALIDARGS;cause=16;answered=;ended={end}", Outcome.FAILED, False),
+        ("dialstatus=ANSWER;cause=16;answered={end};ended={end}", Outcome.ABANDONED, True),
+    ],
+)
+def test_reconcile_a_client_first_call_from_its_dial_record_alone(record, outcome, dialled):
+    """The link was down when the OriginateResponse came: only the ;2 half's record tells."""
+    ringing = call(campaign_type=CLIENT_FIRST, state=CallState.RINGING)
+    end = int(T0.timestamp()) + 20
+    astdb = {UUID: None, f"{UUID}-dial": record.format(end=end)}
+    (settled,) = reconcile(T0 + timedelta(minutes=5), [ringing], [], astdb)
+    assert settled.status == "ended"
+    assert (settled.result.outcome, settled.result.customer_dialled) == (outcome, dialled)
+    assert settled.result.ended_at == T0 + timedelta(seconds=20)
+    decision = decide_retry(
+        settled.result, contact(1), campaign(type=CLIENT_FIRST), T0 + timedelta(minutes=5)
+    )
+    assert decision.charged is dialled
+
+
+def test_reconcile_prefers_the_main_record_of_an_answered_client_first_call():
+    answered = call(campaign_type=CLIENT_FIRST, state=CallState.RINGING)
+    start = int(T0.timestamp())
+    astdb = {
+        UUID: f"dialstatus=ANSWER;cause=16;answered={start};connected={start + 5};ended={start + 60};abandoned=0",
+        f"{UUID}-dial": f"dialstatus=ANSWER;cause=16;answered={start};ended={start + 60}",
+    }
+    (settled,) = reconcile(T0 + timedelta(minutes=5), [answered], [], astdb)
+    assert settled.result.outcome is Outcome.ANSWERED and settled.result.talk_seconds == 55.0
+
+
+def test_reconcile_finds_a_client_first_customer_waiting_on_hold():
+    """OcWaiting was lost with the link: the ;1 half up in MusicOnHold says the customer waits."""
+    dialling = call(campaign_type=CLIENT_FIRST, state=CallState.RINGING)
+    channels = [
+        {"Event": "CoreShowChannel", **LOCAL_1, "ChannelState": "6", "Application": "MusicOnHold"},
+        {"Event": "CoreShowChannel", **LOCAL_2, "ChannelState": "6", "Application": "Dial"},
+    ]
+    (settled,) = reconcile(T0 + timedelta(seconds=30), [dialling], channels, {})
+    assert settled.status == "up"
+    waiting = settled.call
+    assert (waiting.state, waiting.customer_channel) == (CallState.ANSWERED, LOCAL_1["Channel"])
+    (connect,) = plan(
+        T0, server(), [campaign(type=CLIENT_FIRST)], [agent(4)], [waiting], {}, TokenBucket(5), uuids()
+    ).connects
+    assert connect.to_ami_headers()["Variable"].endswith(f"OC_CUSTOMER={LOCAL_1['Channel']}")

@@ -715,3 +715,86 @@ def test_run_in_thread_serves_synchronous_code():
         while chunk := sock.recv(4096):
             received += chunk
     assert received.startswith(b"Asterisk Call Manager/11.0.0\r\n")
+
+
+def originate_client_dial(uuid: str, dial: str = "PJSIP/+33102020202@trunk", max_wait: int = 30) -> str:
+    """The contract-v3 client-first Originate: a Local channel whose ;2 runs oc-client-dial."""
+    return (
+        "Action: Originate\r\nChannel: Local/s@oc-client-dial/n\r\nContext: oc-client-first\r\nExten: s\r\n"
+        f'Priority: 1\r\nAsync: true\r\nTimeout: 30000\r\nCallerID: "Campaign 7" <+33100000000>\r\n'
+        f"ChannelId: {uuid}\r\nOtherChannelId: {uuid}-2\r\nVariable: OC_CALL_UUID={uuid},OC_CAMPAIGN_ID=7,"
+        f"OC_DAY={DAY},OC_DIAL={dial},OC_DIAL_TIMEOUT=20,OC_CALLERID_NUM=+33100000000,OC_MAX_WAIT={max_wait},"
+        f"OC_HOLD_MSG=oc/hold,OC_ABANDON_MSG=oc/sorry\r\nActionID: oc-{uuid}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status", "cause", "reason"),
+    [("busy", "BUSY", "17", "5"), ("no_answer", "NOANSWER", "19", "3"), ("congestion", "CONGESTION", "34", "8"),
+     ("invalid", "CHANUNAVAIL", "1", "0")],
+)  # fmt: skip
+def test_client_first_local_dial_not_answered_is_recorded_by_the_second_half(outcome, status, cause, reason):
+    uuid = "c0ffee00-0000-4000-8000-0000000000c5"
+
+    async def scenario():
+        sim = await simulator(overrides={"+33102020202": outcome})
+        try:
+            wire = await Wire.open(sim)
+            await wire.action(originate_client_dial(uuid))
+            response = await wire.event("OriginateResponse")
+            await sim.wait_idle()
+            return response, blocks(wire.take()), sim.astdb.get(FAMILY, f"{uuid}-dial"), sim
+        finally:
+            await sim.stop()
+
+    response, events, record, sim = run(scenario())
+    assert (response["Response"], response["Reason"], response["Uniqueid"]) == (
+        "Failure",
+        reason,
+        "<unknown>",
+    )
+    news = [e for e in events if e.get("Event") == "Newchannel"]
+    assert [(e["Uniqueid"], e["Linkedid"]) for e in news[:2]] == [(uuid, uuid), (f"{uuid}-2", uuid)]
+    assert news[0]["Channel"].startswith("Local/s@oc-client-dial-") and news[0]["Channel"].endswith(";1")
+    assert news[2]["Linkedid"] == uuid and news[2]["Channel"].startswith("PJSIP/trunk-")
+    (begin,) = [e for e in events if e.get("Event") == "DialBegin" and e.get("Uniqueid") == f"{uuid}-2"]
+    assert begin["DestLinkedid"] == uuid
+    (end,) = [e for e in events if e.get("Event") == "DialEnd" and e.get("Uniqueid") == f"{uuid}-2"]
+    assert end["DialStatus"] == DIAL_EVENT_STATUS.get(outcome, status)
+    hangups = {e["Uniqueid"]: e["Cause"] for e in events if e.get("Event") == "Hangup"}
+    assert hangups[f"{uuid}-2"] == cause
+    fields = dict(item.split("=", 1) for item in record.split(";"))
+    assert list(fields) == ["dialstatus", "cause", "answered", "ended"]
+    assert (fields["dialstatus"], fields["cause"], fields["answered"]) == (status, cause, "")
+    assert sim.astdb.get(FAMILY, uuid) is None  # oc-client-first never ran: no main record
+    assert sim.call(uuid).outcome == outcome
+    assert b"OcCallEnd" not in b"".join(str(e).encode() for e in events)
+
+
+DIAL_EVENT_STATUS = {"invalid": "NOANSWER"}  # DialEnd vs DIALSTATUS (see pbxsim.calls)
+
+
+def test_client_first_local_dial_answered_runs_oc_client_first_on_the_first_half():
+    uuid = "c0ffee00-0000-4000-8000-0000000000c6"
+
+    async def scenario():
+        sim = await simulator(overrides={"+33102020202": "answer"}, talk_time=(2, 2))
+        try:
+            wire = await Wire.open(sim)
+            await wire.action(originate_client_dial(uuid))
+            response = await wire.event("OriginateResponse")
+            waiting = await wire.event("UserEvent", UserEvent="OcWaiting")
+            await wire.action(originate_agent_bridge(uuid, waiting["Channel"]))
+            end = await wire.event("UserEvent", UserEvent="OcCallEnd")
+            await sim.wait_idle()
+            return response, waiting, end, sim.astdb.get(FAMILY, uuid), sim.astdb.get(FAMILY, f"{uuid}-dial")
+        finally:
+            await sim.stop()
+
+    response, waiting, end, main, dial = run(scenario())
+    assert (response["Response"], response["Reason"], response["Uniqueid"]) == ("Success", "4", uuid)
+    assert waiting["Uniqueid"] == uuid and waiting["Channel"].startswith("Local/s@oc-client-dial-")
+    assert waiting["Channel"].endswith(";1")
+    assert end["Connected"] and end["Abandoned"] == "0" and main.startswith("dialstatus=ANSWER;")
+    fields = dict(item.split("=", 1) for item in dial.split(";"))
+    assert fields["dialstatus"] == "ANSWER" and int(fields["answered"]) <= int(fields["ended"])
