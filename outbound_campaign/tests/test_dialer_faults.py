@@ -60,7 +60,9 @@ class TestDialerFaults(DialerCase):
         self.assertEqual(
             reached, Counter(dict.fromkeys(campaign.contact_ids.ids, 1)), "each contact dialled once"
         )
-        charged = {c.phone_e164: (c.attempt_count, c.call_ids.mapped("outcome")) for c in campaign.contact_ids}
+        charged = {
+            c.phone_e164: (c.attempt_count, c.call_ids.mapped("outcome")) for c in campaign.contact_ids
+        }
         self.assertEqual({attempts for attempts, _outcomes in charged.values()}, {1}, charged)
         originated = Counter(o.get("ChannelId") for o in sim.actions("Originate"))
         self.assertEqual(set(originated.values()), {1}, "no Originate was sent twice")
@@ -122,7 +124,9 @@ class TestDialerFaults(DialerCase):
         answered = calls.filtered(lambda c: c.outcome == "answered")
         self.assertEqual(sorted(answered.contact_id.ids), sorted(campaign.contact_ids.ids))
         self.assertLessEqual(set((calls - answered).mapped("outcome")), {"agent_no_answer"})
-        charged = {c.phone_e164: (c.attempt_count, c.call_ids.mapped("outcome")) for c in campaign.contact_ids}
+        charged = {
+            c.phone_e164: (c.attempt_count, c.call_ids.mapped("outcome")) for c in campaign.contact_ids
+        }
         self.assertEqual({attempts for attempts, _outcomes in charged.values()}, {1}, charged)
         originated = Counter(o.get("ChannelId") for o in sim.actions("Originate"))
         self.assertEqual(set(originated.values()), {1}, "no Originate was sent twice")
