@@ -51,6 +51,16 @@ postgres_up() {
     fi
 }
 
+# The browser tests drive Debian's chromium (headless); install it when it is missing.
+require_chromium() {
+    command -v chromium >/dev/null && return
+    echo "== installing chromium for the browser tests"
+    local apt=(apt-get)
+    [ "$(id -u)" = 0 ] || apt=(sudo -n apt-get)
+    { "${apt[@]}" update -qq && DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq chromium; } >/dev/null \
+        || die "chromium is needed by the browser tests: install Debian's chromium package"
+}
+
 # Odoo's own addons (a source checkout keeps them beside the package, a wheel inside it) + ours.
 odoo_addons_path() {
     "$PYTHON" - "$ROOT" <<'PY'

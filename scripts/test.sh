@@ -7,6 +7,7 @@ source "$(dirname "$0")/common.sh"
 require_odoo
 install_python_deps
 postgres_up
+require_chromium
 
 DB="outbound_test_$$"
 CONF="$BUILD/test-$$.conf"
@@ -30,5 +31,6 @@ echo "== lint"
 
 echo "== tests"
 cd "$ROOT"
-"$PYTHON" -m pytest -p no:cacheprovider --odoo-config "$CONF" --odoo-database "$DB" \
+# --odoo-http: without it pytest-odoo silently skips every browser test (HttpCase).
+"$PYTHON" -m pytest -p no:cacheprovider --odoo-config "$CONF" --odoo-database "$DB" --odoo-http \
     tests outbound_campaign/tests "$@"
