@@ -14,6 +14,7 @@ import contextlib
 import logging
 import time
 import uuid
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from ..dialer import engine
@@ -24,7 +25,7 @@ from ..dialer.ami import (
     AmiHeaderError,
     OriginateUnknown,
 )
-from ..dialer.pacing import TokenBucket
+from ..dialer.pacing import PacingStats, TokenBucket
 
 _logger = logging.getLogger(__name__)
 
@@ -33,6 +34,26 @@ _logger = logging.getLogger(__name__)
 AGENT_AWAY_REASONS = (3, 5)
 #: How often calls left unsettled by a reconciliation are looked up again.
 RECHECK = 2.0
+
+
+class PacingCount:
+    """Calls of a campaign ended since its pacing counts were last read from the database."""
+
+    def __init__(self):
+        self.dialed = self.answered = self.abandoned = 0
+
+    def count(self, result):
+        # The same counting as DialerStore._pacing_stats, on one result.
+        if result.outcome.value in ("agent_no_answer", "unknown"):
+            return
+        self.dialed += 1
+        self.answered += result.outcome.value in ("answered", "abandoned")
+        self.abandoned += result.outcome.value == "abandoned"
+
+    def add_to(self, stats):
+        return PacingStats(
+            stats.dialed + self.dialed, stats.answered + self.answered, stats.abandoned + self.abandoned
+        )
 
 
 def real_clock():
@@ -72,6 +93,7 @@ class DialerRunner:
         self._progress = {}  # uuid -> CallView that moved on since the last flush
         self._results = []  # (CallResult, RetryDecision, agent id to pause or None) not yet stored
         self._paused_agents = set()  # agents who did not take a client-first bridge leg
+        self._ended_since_load = {}  # campaign id -> PacingCount of the calls ended since the last load
         self._tasks = set()
         self._start = 0
         self._campaigns = []
@@ -207,10 +229,18 @@ class DialerRunner:
     # -- dialling ------------------------------------------------------------------------------
 
     def _load_campaigns(self, now):
+        """The running campaigns, reloaded every ``refresh`` seconds; between two loads, their
+        pacing counts grow with every call that ends, so that pacing reacts at once."""
         if time.monotonic() - self._campaigns_at >= self.refresh:
             self._campaigns = self.store.load_campaigns(now)
             self._campaigns_at = time.monotonic()
-        return self._campaigns
+            self._ended_since_load = {}
+        return [
+            replace(campaign, stats=self._ended_since_load[campaign.id].add_to(campaign.stats))
+            if campaign.id in self._ended_since_load
+            else campaign
+            for campaign in self._campaigns
+        ]
 
     async def _dial(self):
         now = self.clock()
@@ -352,6 +382,7 @@ class DialerRunner:
         pause = result.agent_id if missed else None
         self._progress.pop(result.uuid, None)
         self._results.append((result, decision, pause))
+        self._ended_since_load.setdefault(result.campaign_id, PacingCount()).count(result)
         self._wake.set()
 
     def _flush(self):

@@ -77,7 +77,11 @@ class TestSecurity(OutboundCampaignCase):
             Campaign.search([]) & (self.campaign | self.other_campaign), self.campaign | self.other_campaign
         )
         campaign = Campaign.create(
-            {"name": "By manager", "contact_ids": [Command.create({"phone": "020 7946 0102"})]}
+            {
+                "name": "By manager",
+                "caller_id_number": "+442079460999",
+                "contact_ids": [Command.create({"phone": "020 7946 0102"})],
+            }
         )
         campaign.write({"agent_ids": [Command.link(self.agent.id)], "dialer_server_id": self.server.id})
         campaign.action_run_now()
