@@ -12,6 +12,7 @@ Originate whose fate is unknown is never re-sent.
 import asyncio
 import contextlib
 import logging
+import math
 import time
 import uuid
 from dataclasses import replace
@@ -26,6 +27,7 @@ from ..dialer.ami import (
     OriginateUnknown,
 )
 from ..dialer.pacing import PacingStats, TokenBucket
+from .store import TRANSIENT_DB_ERRORS
 
 _logger = logging.getLogger(__name__)
 
@@ -159,10 +161,8 @@ class DialerRunner:
             self._check_timeouts()
             if self.ami.connected and self._unsettled and time.monotonic() - self._reconciled_at >= RECHECK:
                 await self._reconcile()
-            self._flush()
-            if self.ami.connected and self._reconciled and not self._stopping.is_set():
-                await self._dial()
-        self._flush()
+            self._turn(dial=self.ami.connected and self._reconciled and not self._stopping.is_set())
+        self._turn(dial=False)
 
     async def _shutdown(self):
         """Stop dialling; calls in flight keep their AstDB record, reconciled by the next host."""
@@ -242,21 +242,55 @@ class DialerRunner:
             for campaign in self._campaigns
         ]
 
-    async def _dial(self):
-        now = self.clock()
-        campaigns = self._load_campaigns(now)
-        if not campaigns:
+    def _turn(self, dial):
+        """One short transaction: store what the calls did since the last turn, then, if dialling,
+        choose the next calls and claim them. Only once it is committed are Originates sent.
+
+        Nothing is lost if the process dies before: the dialplan recorded every outcome in AstDB
+        (never deleted by the dialer: it has no ``system`` permission; the dialplan drops each
+        day's entries a week later), and the next host reconciles from it.
+        """
+        progress, results, paused = list(self._progress.values()), self._results, self._paused_agents
+        campaigns = self._load_campaigns(self.clock()) if dial else []
+        if not (progress or results or paused or campaigns):
             return
-        campaign_ids = [campaign.id for campaign in campaigns]
-        agents = self.store.load_ready_agents(campaign_ids)
+        self._progress, self._results, self._paused_agents = {}, [], set()
+        try:
+            with self.store.env() as env:
+                if progress or results or paused:
+                    self.store.record_batch(progress, results, paused, env=env)
+                plan, claimed, contacts = self._plan(env, campaigns) if campaigns else (None, [], {})
+        except TRANSIENT_DB_ERRORS as exc:
+            # Rolled back whole: keep what was to be stored for the next turn, send nothing.
+            _logger.info("Dialling turn retried: %s", exc)
+            self._progress = {**{call.uuid: call for call in progress}, **self._progress}
+            self._results = results + self._results
+            self._paused_agents |= paused
+            return
+        if plan is None:
+            return
+        self._start = plan.next_start
+        self.statuses = dict(plan.statuses)
+        for connect in plan.connects:
+            self.calls[connect.call.uuid] = connect.call
+            self._spawn(self._send_connect(connect))
+        for order in claimed:
+            self.calls[order.call.uuid] = order.call
+            self.contacts[order.call.contact_id] = contacts[order.call.contact_id]
+            self._spawn(self._send_originate(order))
+
+    def _plan(self, env, campaigns):
+        """Read the ready agents and due contacts, let the engine decide, claim its choices."""
+        now = self.clock()
+        agents = self.store.load_ready_agents([campaign.id for campaign in campaigns], env=env)
         in_flight = [call for call in self.calls.values() if call.in_flight]
         free_channels = max(0, self._server.max_channels - len(in_flight))
-        ratio_cap = {campaign.id: max(1, int(campaign.pacing.max_ratio + 0.999)) for campaign in campaigns}
         limits = {}
         for campaign in campaigns:
             ready = sum(1 for agent in agents if campaign.id in agent.campaign_ids)
-            limits[campaign.id] = min(free_channels, ready * ratio_cap[campaign.id]) + 2 if ready else 0
-        due = self.store.due_contacts(limits, now)
+            ratio_cap = max(1, math.ceil(campaign.pacing.max_ratio))
+            limits[campaign.id] = min(free_channels, ready * ratio_cap) + 2 if ready else 0
+        due = self.store.due_contacts(limits, now, env=env)
         plan = engine.plan(
             now,
             self._server,
@@ -268,21 +302,12 @@ class DialerRunner:
             lambda: str(uuid.uuid4()),
             self._start,
         )
-        self._start = plan.next_start
-        self.statuses = dict(plan.statuses)
-        self.store.apply_skips(plan.skips)
+        self.store.apply_skips(plan.skips, env=env)
         for connect in plan.connects:
-            self.calls[connect.call.uuid] = connect.call
-            self.store.connect_agent(connect.call)
-            self._spawn(self._send_connect(connect))
-        if not plan.originates:
-            return
+            self.store.connect_agent(connect.call, env=env)
         contacts = {contact.id: contact for contacts in due.values() for contact in contacts}
-        claimed = self.store.claim(plan.originates, contacts)
-        for order in claimed:
-            self.calls[order.call.uuid] = order.call
-            self.contacts[order.call.contact_id] = contacts[order.call.contact_id]
-            self._spawn(self._send_originate(order))
+        claimed = self.store.claim(plan.originates, contacts, env=env) if plan.originates else []
+        return plan, claimed, contacts
 
     def _spawn(self, awaitable):
         task = asyncio.get_running_loop().create_task(awaitable)
@@ -384,16 +409,3 @@ class DialerRunner:
         self._results.append((result, decision, pause))
         self._ended_since_load.setdefault(result.campaign_id, PacingCount()).count(result)
         self._wake.set()
-
-    def _flush(self):
-        """Store what the calls did since the last turn, in one short transaction.
-
-        Nothing is lost if the process dies before: the dialplan recorded every outcome in AstDB
-        (never deleted by the dialer: it has no ``system`` permission; the dialplan drops each
-        day's entries a week later), and the next host reconciles from it.
-        """
-        if not (self._progress or self._results or self._paused_agents):
-            return
-        progress, results, paused = list(self._progress.values()), self._results, self._paused_agents
-        self._progress, self._results, self._paused_agents = {}, [], set()
-        self.store.record_batch(progress, results, paused)
