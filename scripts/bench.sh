@@ -8,19 +8,7 @@ require_odoo
 install_python_deps
 postgres_up
 
-DB="outbound_bench_$$"
-CONF="$BUILD/bench-$$.conf"
-INSTALL_LOG="$BUILD/bench-$$-install.log"
-write_odoo_conf "$CONF" 0
-cleanup() {
-    dropdb --if-exists "$DB" >/dev/null 2>&1 || true
-    rm -rf "$BUILD/data/filestore/$DB" "$CONF" "$INSTALL_LOG"
-}
-trap cleanup EXIT
-
-echo "== installing outbound_campaign into $DB"
-"$PYTHON" -m odoo -c "$CONF" -d "$DB" -i outbound_campaign --without-demo=all --stop-after-init --no-http \
-    --log-level=warn --logfile="$INSTALL_LOG" || { tail -50 "$INSTALL_LOG"; die "installation failed"; }
+throwaway_database outbound_bench --without-demo=all
 
 cd "$ROOT"
 failed=()

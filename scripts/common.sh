@@ -24,7 +24,7 @@ PY
 
 # The project's own Python dependencies (runtime and test); quick and offline once satisfied.
 install_python_deps() {
-    "$PYTHON" -m pip install --quiet --disable-pip-version-check -r "$ROOT/requirements.txt" \
+    "$PYTHON" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r "$ROOT/requirements.txt" \
         -r "$ROOT/requirements-test.txt" || die "could not install the Python requirements"
 }
 
@@ -70,6 +70,24 @@ paths = [p for p in (os.path.join(os.path.dirname(package), "addons"), os.path.j
          if os.path.isfile(os.path.join(p, "web", "__manifest__.py"))]
 print(",".join(paths + [sys.argv[1]]))
 PY
+}
+
+# throwaway_database PREFIX [odoo install options...]: sets DB and CONF, installs the addon into a
+# new database (failing on any WARNING or ERROR it logs), and drops it all when the script exits.
+throwaway_database() {
+    local prefix=$1
+    shift
+    DB="${prefix}_$$"
+    CONF="$BUILD/$prefix-$$.conf"
+    INSTALL_LOG="$BUILD/$prefix-$$-install.log"
+    write_odoo_conf "$CONF" 0
+    trap 'dropdb --if-exists "$DB" >/dev/null 2>&1 || true; rm -rf "$BUILD/data/filestore/$DB" "$CONF" "$INSTALL_LOG"' EXIT
+    echo "== installing outbound_campaign into $DB $*"
+    "$PYTHON" -m odoo -c "$CONF" -d "$DB" -i outbound_campaign "$@" --stop-after-init --no-http \
+        --log-level=info --logfile="$INSTALL_LOG" || { tail -50 "$INSTALL_LOG"; die "installation failed"; }
+    if grep -E "^[0-9-]+ [0-9:,]+ [0-9]+ (WARNING|ERROR|CRITICAL) " "$INSTALL_LOG"; then
+        die "installation logged the warnings or errors above"
+    fi
 }
 
 # write_odoo_conf FILE [http_port]

@@ -9,22 +9,7 @@ install_python_deps
 postgres_up
 require_chromium
 
-DB="outbound_test_$$"
-CONF="$BUILD/test-$$.conf"
-INSTALL_LOG="$BUILD/test-$$-install.log"
-write_odoo_conf "$CONF" 0
-cleanup() {
-    dropdb --if-exists "$DB" >/dev/null 2>&1 || true
-    rm -rf "$BUILD/data/filestore/$DB" "$CONF" "$INSTALL_LOG"
-}
-trap cleanup EXIT
-
-echo "== installing outbound_campaign (with demo data) into $DB"
-"$PYTHON" -m odoo -c "$CONF" -d "$DB" -i outbound_campaign --stop-after-init --no-http \
-    --log-level=info --logfile="$INSTALL_LOG" || { tail -50 "$INSTALL_LOG"; die "installation failed"; }
-if grep -E "^[0-9-]+ [0-9:,]+ [0-9]+ (WARNING|ERROR|CRITICAL) " "$INSTALL_LOG"; then
-    die "installation logged the warnings or errors above"
-fi
+throwaway_database outbound_test
 
 echo "== lint"
 "$ROOT/scripts/lint.sh"
