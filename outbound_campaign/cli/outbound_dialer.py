@@ -107,8 +107,13 @@ class OutboundDialer(Command):
                     DialerStore(registry, server_id, holder), lease_ttl=options.lease_ttl, tick=options.tick
                 )
                 runners.append(runner)
-                held = await runner.run()
-                runners.remove(runner)
+                try:
+                    held = await runner.run()
+                except Exception:  # e.g. the database is down: this server waits, the others go on
+                    _logger.exception("Dialer of server %s stopped; starting again", server_id)
+                    held = False
+                finally:
+                    runners.remove(runner)
                 if held and stopping.is_set():
                     return
                 # Standby: another host holds the server (or the link was lost); look again soon.

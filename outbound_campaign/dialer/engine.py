@@ -1218,10 +1218,10 @@ def _waiting_seen(call: CallView, channels: Sequence[Mapping[str, object]], now:
     """A client-first customer found on hold (``;1`` up, in ``MusicOnHold``: past ``OcWaiting``)
     while we still thought it dialling: the ``OcWaiting`` was lost with the connection. Mark it
     answered and waiting, with its channel, so that :func:`plan` sends it an agent."""
-    if call.campaign_type is not CampaignType.CLIENT_FIRST or call.state not in (
-        CallState.QUEUED,
-        CallState.ORIGINATING,
-        CallState.RINGING,
+    # Answered but without its channel: restored from the database after a restart.
+    lost_channel = call.state is CallState.ANSWERED and call.customer_channel is None
+    if call.campaign_type is not CampaignType.CLIENT_FIRST or not (
+        lost_channel or call.state in (CallState.QUEUED, CallState.ORIGINATING, CallState.RINGING)
     ):
         return call
     for channel in channels:

@@ -24,6 +24,7 @@ from ..dialer.ami import (
     AmiClient,
     AmiError,
     AmiHeaderError,
+    AmiNotConnected,
     OriginateUnknown,
 )
 from ..dialer.pacing import PacingStats, TokenBucket
@@ -91,10 +92,13 @@ class DialerRunner:
         self._stopping = asyncio.Event()
         self._reconciled = False
         self._reconciled_at = 0.0
+        self._lease_lost = False
         self._unsettled = set()  # uuids of calls Asterisk knew nothing of at the last reconciliation
         self._progress = {}  # uuid -> CallView that moved on since the last flush
         self._results = []  # (CallResult, RetryDecision, agent id to pause or None) not yet stored
         self._paused_agents = set()  # agents who did not take a client-first bridge leg
+        self._freed_agents = set()  # agents whose bridge leg could not be sent: ready again
+        self._unfinished = {}  # uuid -> CallResult whose contact or campaign could not be read yet
         self._ended_since_load = {}  # campaign id -> PacingCount of the calls ended since the last load
         self._tasks = set()
         self._start = 0
@@ -143,6 +147,10 @@ class DialerRunner:
                 if deadline is not None and time.monotonic() >= deadline:
                     return
                 await self._sleep(5.0)
+                # Keep the server while waiting for Asterisk; give up if another host took it.
+                if not self.store.acquire_lease(self.lease_ttl):
+                    self._lease_lost = True
+                    return
 
     async def _loop(self, deadline):
         lease_at = time.monotonic()
@@ -152,17 +160,25 @@ class DialerRunner:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.tick)
             self._wake.clear()
-            if time.monotonic() - lease_at >= self.lease_ttl / 3:
-                lease_at = time.monotonic()
-                if not self.store.acquire_lease(self.lease_ttl):
-                    _logger.warning("Lost the lease of dialer server %s: stopping", self.store.server_id)
-                    break
-                self.store.heartbeat("connected" if self.ami.connected else "disconnected")
-            self._check_timeouts()
-            if self.ami.connected and self._unsettled and time.monotonic() - self._reconciled_at >= RECHECK:
-                await self._reconcile()
-            self._turn(dial=self.ami.connected and self._reconciled and not self._stopping.is_set())
-        self._turn(dial=False)
+            try:
+                if time.monotonic() - lease_at >= self.lease_ttl / 3:
+                    lease_at = time.monotonic()
+                    if not self.store.acquire_lease(self.lease_ttl):
+                        _logger.warning("Lost the lease of dialer server %s: stopping", self.store.server_id)
+                        self._lease_lost = True
+                        break
+                    self.store.heartbeat("connected" if self.ami.connected else "disconnected")
+                self._check_timeouts()
+                for result in list(self._unfinished.values()):
+                    del self._unfinished[result.uuid]
+                    self._finish(result)
+                recheck = not self._reconciled or self._unsettled
+                if self.ami.connected and recheck and time.monotonic() - self._reconciled_at >= RECHECK:
+                    await self._reconcile()
+                self._turn(dial=self.ami.connected and self._reconciled and not self._stopping.is_set())
+            except Exception:  # a database outage, a bad row: log it, keep the host up, try again
+                _logger.exception("Dialer turn of server %s failed; retrying", self.store.server_id)
+                await self._sleep(1.0)
 
     async def _shutdown(self):
         """Stop dialling; calls in flight keep their AstDB record, reconciled by the next host."""
@@ -171,7 +187,12 @@ class DialerRunner:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        self.store.release_lease()
+        if not self._lease_lost:  # what the calls did until now; a new holder reconciles them otherwise
+            try:
+                self._turn(dial=False)
+            except Exception:
+                _logger.exception("Could not store the last results of server %s", self.store.server_id)
+            self.store.release_lease()
 
     async def _sleep(self, seconds):
         with contextlib.suppress(asyncio.TimeoutError):
@@ -250,23 +271,27 @@ class DialerRunner:
         (never deleted by the dialer: it has no ``system`` permission; the dialplan drops each
         day's entries a week later), and the next host reconciles from it.
         """
-        progress, results, paused = list(self._progress.values()), self._results, self._paused_agents
+        progress, results = list(self._progress.values()), self._results
+        paused, freed = self._paused_agents, self._freed_agents
         campaigns = self._load_campaigns(self.clock()) if dial else []
-        if not (progress or results or paused or campaigns):
+        if not (progress or results or paused or freed or campaigns):
             return
-        self._progress, self._results, self._paused_agents = {}, [], set()
+        self._progress, self._results, self._paused_agents, self._freed_agents = {}, [], set(), set()
         try:
             with self.store.env() as env:
-                if progress or results or paused:
-                    self.store.record_batch(progress, results, paused, env=env)
+                if progress or results or paused or freed:
+                    self.store.record_batch(progress, results, paused, freed, env=env)
                 plan, claimed, contacts = self._plan(env, campaigns) if campaigns else (None, [], {})
-        except TRANSIENT_DB_ERRORS as exc:
+        except Exception as exc:
             # Rolled back whole: keep what was to be stored for the next turn, send nothing.
-            _logger.info("Dialling turn retried: %s", exc)
             self._progress = {**{call.uuid: call for call in progress}, **self._progress}
             self._results = results + self._results
             self._paused_agents |= paused
-            return
+            self._freed_agents |= freed
+            if isinstance(exc, TRANSIENT_DB_ERRORS):
+                _logger.info("Dialling turn retried: %s", exc)
+                return
+            raise
         if plan is None:
             return
         self._start = plan.next_start
@@ -312,7 +337,12 @@ class DialerRunner:
     def _spawn(self, awaitable):
         task = asyncio.get_running_loop().create_task(awaitable)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task):
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _logger.error("Dialer task failed", exc_info=task.exception())
 
     async def _send_originate(self, order):
         uuid_ = order.call.uuid
@@ -346,6 +376,15 @@ class DialerRunner:
             result = await self.ami.originate(connect.to_ami_headers())
         except OriginateUnknown as exc:
             _logger.info("Agent leg of %s: %s", connect.call.uuid, exc)
+            self._unsettled.add(connect.call.uuid)
+            return
+        except (AmiNotConnected, AmiHeaderError) as exc:
+            # Nothing was sent: the agent never rang. Free both for the next plan, pause nobody.
+            _logger.warning("Agent leg of %s not sent: %s", connect.call.uuid, exc)
+            call = self.calls.get(connect.call.uuid)
+            if call is not None:
+                self.calls[call.uuid] = replace(call, agent_id=None, agent_leg_at=None)
+            self._freed_agents.add(connect.call.agent_id)
             return
         except AmiError as exc:
             await self._fold(
@@ -391,15 +430,26 @@ class DialerRunner:
         """Store a finished call and decide its contact's next step; frees the agent.
 
         Once per call: a reconciliation that awaited Asterisk may bring the result of a call
-        whose last event was folded meanwhile.
+        whose last event was folded meanwhile. If its contact or campaign cannot be read now, the
+        call stays in flight and ends again at the next timeout check or reconciliation.
         """
-        if self.calls.pop(result.uuid, None) is None:
+        if result.uuid not in self.calls:
             return
         now = self.clock()
-        contact = self.contacts.pop(result.contact_id, None) or self.store.load_contact(result.contact_id)
-        campaign = next((c for c in self._campaigns if c.id == result.campaign_id), None)
-        if campaign is None:  # paused or done meanwhile: its calls in flight still end properly
-            campaign = self.store.load_campaigns(now, ids=[result.campaign_id])[0]
+        try:
+            contact = self.contacts.get(result.contact_id) or self.store.load_contact(result.contact_id)
+            campaign = next((c for c in self._campaigns if c.id == result.campaign_id), None)
+            if campaign is None:  # paused or done meanwhile: its calls in flight still end properly
+                campaign = next(iter(self.store.load_campaigns(now, ids=[result.campaign_id])), None)
+        except Exception:
+            _logger.exception("Result of call %s kept for the next turn", result.uuid)
+            self._unfinished[result.uuid] = result
+            return
+        if campaign is None:
+            _logger.error("Call %s ended but its campaign %s is gone", result.uuid, result.campaign_id)
+            return
+        del self.calls[result.uuid]
+        self.contacts.pop(result.contact_id, None)
         decision = engine.decide_retry(result, contact, campaign, now)
         # An agent who let the call ring out or was busy is paused (they are away); a call torn
         # down by Asterisk itself (reason 0/1: shutdown, channel gone) says nothing of the agent.

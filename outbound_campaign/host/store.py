@@ -185,12 +185,13 @@ class DialerStore:
         """Running campaigns of the server (or the campaigns ``ids``, whatever their state), with
         their pacing counts over the window."""
         with self.env() as env:
-            Campaign = env["outbound.campaign"].with_context(active_test=False)
-            if ids is None:
+            Campaign = env["outbound.campaign"]
+            if ids is None:  # an archived campaign stops dialling
                 campaigns = Campaign.search(
                     [("state", "=", "running"), ("dialer_server_id", "=", self.server_id)]
                 )
-            else:
+            else:  # the calls in flight of an archived campaign still end properly
+                Campaign = Campaign.with_context(active_test=False)
                 campaigns = Campaign.browse(ids).exists()
             stats = self._pacing_stats(env, campaigns.ids, now)
             views = []
@@ -462,7 +463,7 @@ class DialerStore:
 
         self._run(work, env)
 
-    def record_batch(self, progress, results, paused_agents=(), env=None):
+    def record_batch(self, progress, results, paused_agents=(), freed_agents=(), env=None):
         """One transaction for a turn of the loop: calls that moved on, calls that ended with
         their contact's next step, agents to pause. Set-based: a busy turn stores hundreds."""
 
@@ -509,6 +510,8 @@ class DialerStore:
                 self._store_results(cr, results)
             if paused_agents:
                 self._set_agents(env, list(paused_agents), "paused", "no answer")
+            if freed_agents:
+                self._set_agents(env, list(freed_agents), "ready")
 
         self._run(work, env)
 
@@ -523,7 +526,8 @@ class DialerStore:
                           write_date = now() AT TIME ZONE 'UTC'
                      FROM (VALUES %s) AS v(uuid, outcome, reason, cause, dial_status, answer_at, connect_at,
                                            end_at, ring, wait, talk, agent_id)
-                    WHERE c.uuid = v.uuid""",
+                    WHERE c.uuid = v.uuid AND c.state != 'ended'
+                RETURNING c.uuid""",
                 SQL(", ").join(
                     SQL(
                         "(%s, %s, %s, %s, %s, %s::timestamp, %s::timestamp, %s::timestamp, %s::int, %s::int,"
@@ -545,6 +549,12 @@ class DialerStore:
                 ),
             )
         )
+        # A call already ended (stored by a host that held the server before) keeps its outcome,
+        # and its contact is not moved back: the new holder may have dialled it since.
+        stored = {uuid for (uuid,) in cr.fetchall()}
+        results = [item for item in results if item[0].uuid in stored]
+        if not results:
+            return
         cr.execute(
             SQL(
                 """UPDATE outbound_contact k

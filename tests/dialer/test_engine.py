@@ -972,3 +972,15 @@ def test_reconcile_finds_a_client_first_customer_waiting_on_hold():
         T0, server(), [campaign(type=CLIENT_FIRST)], [agent(4)], [waiting], {}, TokenBucket(5), uuids()
     ).connects
     assert connect.to_ami_headers()["Variable"].endswith(f"OC_CUSTOMER={LOCAL_1['Channel']}")
+
+
+def test_reconcile_gives_back_its_channel_to_a_waiting_customer_restored_after_a_restart():
+    """Restored from the database (answered, no channel known): found on hold, it gets an agent."""
+    restored = call(campaign_type=CLIENT_FIRST, state=CallState.ANSWERED, answered_at=T0)
+    channels = [{"Event": "CoreShowChannel", **LOCAL_1, "ChannelState": "6", "Application": "MusicOnHold"}]
+    (settled,) = reconcile(T0 + timedelta(seconds=30), [restored], channels, {})
+    assert (settled.status, settled.call.customer_channel) == ("up", LOCAL_1["Channel"])
+    (connect,) = plan(
+        T0, server(), [campaign(type=CLIENT_FIRST)], [agent(4)], [settled.call], {}, TokenBucket(5), uuids()
+    ).connects
+    assert connect.call.uuid == restored.uuid
