@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -23,6 +24,9 @@ from odoo.addons.phone_validation.tools import phone_validation
 
 _logger = logging.getLogger(__name__)
 
+# Digits with the punctuation phonenumbers ignores, and at most a leading "+".
+PLAIN_NOTATION = re.compile(r"^\+?[\d\s().-]+$")
+NOT_DIGIT = re.compile(r"\D")
 WORKER = os.path.join(os.path.dirname(__file__), "phone_worker.py")
 CHUNK = 2000
 # Below this many distinct numbers, starting a child costs more than it saves.
@@ -77,10 +81,34 @@ def _start_child(country_code):
     )
 
 
+def notation_key(number):
+    """One key for the notations of a number that parse alike: phonenumbers drops spaces, dots,
+    dashes and parentheses before parsing, so ``(020) 7946 0958`` and ``020-7946-0958`` are parsed
+    once. What Odoo's ``phone_parse`` also reads in the raw text (a leading ``+`` or ``00``) is kept
+    in the key; anything else (letters, extensions, outer spaces) keeps its own key."""
+    if number != number.strip() or not PLAIN_NOTATION.match(number):
+        return number
+    return f"{number[:2] == '00'}:{number[:1] == '+'}:{NOT_DIGIT.sub('', number)}"
+
+
 def normalise_many(numbers, country_code, parallel=None):
     """``{number: (e164, None) or (None, reason)}`` for each distinct number of ``numbers``; numbers
     must hold no line break (rows with control characters in the phone are rejected before)."""
-    distinct = list(dict.fromkeys(numbers))
+    # One parse per notation key, done on the first number of that key.
+    first = {}
+    for number in dict.fromkeys(numbers):
+        first.setdefault(notation_key(number), number)
+    parsed = _normalise_distinct(list(first.values()), country_code, parallel)
+    mapping = {}
+    for number in dict.fromkeys(numbers):
+        representative = first[notation_key(number)]
+        e164, reason = parsed[representative]
+        # A reason quotes the number: quote the row's own notation.
+        mapping[number] = (e164, reason.replace(representative, number) if reason else None)
+    return mapping
+
+
+def _normalise_distinct(distinct, country_code, parallel):
     if parallel is None:
         parallel = len(distinct) >= PARALLEL_MIN and (os.cpu_count() or 1) > 1
     if not parallel:

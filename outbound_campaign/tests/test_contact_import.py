@@ -6,8 +6,10 @@ import xlsxwriter
 import xlwt
 
 from odoo.exceptions import AccessError, UserError
+from odoo.tests import tagged
 from odoo.tools import file_open
 
+from ..importer import phones
 from .common import OutboundCampaignCase
 
 # The seed's example, verbatim (its 5-column header, 7-field rows, spaces after commas, and the
@@ -364,3 +366,19 @@ class TestContactImportBackground(ContactImportCase):
         self.assertTrue(notification)
         self.assertIn("simple_notification", notification[-1].message)
         self.assertIn("10 contacts imported", self.uk.message_ids[0].body)
+
+
+@tagged("post_install", "-at_install")
+class TestPhoneNotations(OutboundCampaignCase):
+    def test_notations_parsed_once_with_each_rows_own_wording(self):
+        numbers = ["(020) 7946 0958", "020-7946-0958", "020.7946.0958", "0044 20 7946 0958", "12", "(01) 2"]
+        self.assertEqual(len({phones.notation_key(number) for number in numbers[:3]}), 1)
+        self.assertNotEqual(phones.notation_key("0044 20 7946 0958"), phones.notation_key("44 20 7946 0958"))
+        self.assertEqual(phones.notation_key("020 7946 0958 ext 12"), "020 7946 0958 ext 12")
+        result = phones.normalise_many(numbers, "GB", parallel=False)
+        for number in numbers[:4]:
+            self.assertEqual(result[number], ("+442079460958", None))
+        for number in numbers[4:]:
+            e164, reason = result[number]
+            self.assertIsNone(e164)
+            self.assertIn(number, reason, "the reason quotes the row's own notation")
