@@ -13,6 +13,8 @@
         "security/ir.model.access.csv",
         "security/outbound_campaign_security.xml",
         "data/ir_cron.xml",
+        "data/outbound_pause_reason_data.xml",
+        "data/outbound_disposition_data.xml",
         "views/outbound_dialer_server_views.xml",
         "views/outbound_agent_views.xml",
         "views/outbound_call_views.xml",
@@ -22,6 +24,14 @@
         "wizards/outbound_contact_import_views.xml",
         "views/menus.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "outbound_campaign/static/src/**/*",
+        ],
+        "web.assets_tests": [
+            "outbound_campaign/static/tests/tours/**/*",
+        ],
+    },
     "demo": [
         "demo/outbound_dialer_server_demo.xml",
         "demo/outbound_agent_demo.xml",

@@ -37,6 +37,10 @@ TRANSIENT_DB_ERRORS = (pg_errors.SerializationFailure, pg_errors.LockNotAvailabl
 #: The abandon rate is measured over this window (FTC/FCC: 30 days; Ofcom's 24 h is stricter per
 #: day but looser over the month at the same cap).
 PACING_WINDOW = timedelta(days=30)
+#: The pause reason the dialer sets on an agent who does not answer.
+NO_ANSWER_REASON = SQL(
+    "SELECT res_id FROM ir_model_data WHERE module = 'outbound_campaign' AND name = 'pause_reason_no_answer'"
+)
 
 
 def utc(value):
@@ -424,14 +428,16 @@ class DialerStore:
 
         return self._run(work, env)
 
-    def _set_agents(self, env, agent_ids, state, reason=None):
+    def _set_agents(self, env, agent_ids, state, no_answer=False):
         env.cr.execute(
             SQL(
                 """UPDATE outbound_agent
-                      SET state = %s, pause_reason = %s, state_changed_at = now() AT TIME ZONE 'UTC'
+                      SET state = %s, pause_reason_id = CASE WHEN %s THEN (%s) END,
+                          state_changed_at = now() AT TIME ZONE 'UTC'
                     WHERE id = ANY(%s)""",
                 state,
-                reason,
+                no_answer,
+                NO_ANSWER_REASON,
                 list(agent_ids),
             )
         )
@@ -509,7 +515,7 @@ class DialerStore:
             if results:
                 self._store_results(cr, results)
             if paused_agents:
-                self._set_agents(env, list(paused_agents), "paused", "no answer")
+                self._set_agents(env, list(paused_agents), "paused", no_answer=True)
             if freed_agents:
                 self._set_agents(env, list(freed_agents), "ready")
 
@@ -584,9 +590,10 @@ class DialerStore:
             cr.execute(
                 SQL(
                     """UPDATE outbound_agent
-                          SET state = 'paused', pause_reason = 'no answer', current_call_id = NULL,
+                          SET state = 'paused', pause_reason_id = (%s), current_call_id = NULL,
                               state_changed_at = now() AT TIME ZONE 'UTC'
                         WHERE id = ANY(%s)""",
+                    NO_ANSWER_REASON,
                     paused,
                 )
             )

@@ -33,9 +33,20 @@ class OutboundAgent(models.Model):
         required=True,
         index=True,
     )
-    pause_reason = fields.Char()
+    pause_reason_id = fields.Many2one("outbound.pause.reason", ondelete="restrict")
     current_call_id = fields.Many2one("outbound.call", ondelete="set null")
     state_changed_at = fields.Datetime(default=fields.Datetime.now)
+    wrap_up_until = fields.Datetime(help="End of the wrap-up after a call: the agent is ready again then.")
+    missed_call_count = fields.Integer(
+        "Calls missed in a row", default=0, help="Two in a row pause the agent with reason 'No answer'."
+    )
+    device_state = fields.Char(
+        help="The phone's state as Asterisk reports it (NOT_INUSE, INUSE, RINGING, UNAVAILABLE...): "
+        "an agent whose phone is busy is offered no call."
+    )
+    preview_contact_id = fields.Many2one(
+        "outbound.contact", ondelete="set null", help="Preview: the contact shown to the agent, to call or skip."
+    )
     campaign_ids = fields.Many2many(
         "outbound.campaign",
         "outbound_campaign_agent_rel",

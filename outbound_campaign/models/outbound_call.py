@@ -61,6 +61,9 @@ class OutboundCall(models.Model):
     ring_duration = fields.Integer("Ring time (s)", aggregator="avg")
     wait_duration = fields.Integer("Wait for an agent (s)", aggregator="avg")
     talk_duration = fields.Integer("Talk time (s)", aggregator="sum")
+    disposition_id = fields.Many2one("outbound.disposition", index="btree_not_null")
+    disposition_at = fields.Datetime("Disposition recorded at")
+    note = fields.Text(help="The agent's notes on this call.")
 
     _sql_constraints = [
         ("uuid_uniq", "UNIQUE(uuid)", "A call UUID must be unique."),

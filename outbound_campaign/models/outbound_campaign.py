@@ -143,6 +143,29 @@ class OutboundCampaign(models.Model):
         required=True,
         help="Abandoned calls as a share of live answers that pacing must never exceed.",
     )
+    wrap_up_time = fields.Integer(
+        "Wrap-up time (s)",
+        default=30,
+        required=True,
+        help="After a call, the agent has this long to record a disposition; then they are ready again.",
+    )
+    preview = fields.Boolean(
+        help="Call agent first only: the agent sees the next contact first and chooses Call or Skip."
+    )
+    disposition_ids = fields.Many2many(
+        "outbound.disposition",
+        string="Dispositions",
+        default=lambda self: self.env["outbound.disposition"].search([]),
+        help="What agents can record after a call of this campaign.",
+    )
+    dialing_status = fields.Char(
+        readonly=True, copy=False, help="Why the campaign dials or not, as the dialer last decided."
+    )
+    dialing_status_until = fields.Datetime(
+        readonly=True, copy=False, help="When the dialing status changes by itself: window opening, next contact due."
+    )
+    dialing_status_at = fields.Datetime(readonly=True, copy=False)
+    dial_ratio = fields.Float(readonly=True, copy=False, help="Calls placed per ready agent at the last decision.")
     contact_count = fields.Integer(compute="_compute_contact_counters")
     contact_todo_count = fields.Integer("To call", compute="_compute_contact_counters")
     contact_in_progress_count = fields.Integer("In progress", compute="_compute_contact_counters")

@@ -20,6 +20,7 @@ TEXT_FIELDS = ("firstname", "lastname", "enterprise", "phone", "address")
 class OutboundContact(models.Model):
     _name = "outbound.contact"
     _description = "Contact to be Called"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
     _order = "campaign_id, id"
 
     campaign_id = fields.Many2one("outbound.campaign", required=True, ondelete="cascade", index=True)
@@ -59,6 +60,14 @@ class OutboundContact(models.Model):
     next_attempt_at = fields.Datetime("Next attempt", help="Empty: as soon as possible.")
     last_outcome = fields.Selection(selection="_selection_outcome", readonly=True)
     call_ids = fields.One2many("outbound.call", "contact_id", string="Calls")
+    assigned_agent_id = fields.Many2one(
+        "outbound.agent",
+        string="Reserved for",
+        ondelete="set null",
+        index="btree_not_null",
+        help="A call back or a previewed contact: dialled only with this agent, agent first.",
+    )
+    disposition_id = fields.Many2one("outbound.disposition", string="Last disposition", readonly=True)
 
     _sql_constraints = [
         ("attempt_count_positive", "CHECK(attempt_count >= 0)", "Attempts cannot be negative."),

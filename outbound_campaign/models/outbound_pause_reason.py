@@ -1,0 +1,16 @@
+from odoo import fields, models
+
+
+class OutboundPauseReason(models.Model):
+    _name = "outbound.pause.reason"
+    _description = "Agent Pause Reason"
+    _order = "sequence, id"
+
+    name = fields.Char(required=True, translate=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    is_system = fields.Boolean(
+        "Set by the dialer",
+        readonly=True,
+        help="Set by the dialer itself (e.g. an agent who did not answer): agents cannot choose it.",
+    )
