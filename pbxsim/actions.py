@@ -267,7 +267,8 @@ async def db_del(session: AmiSession, action: ActionMessage) -> Reply:
 
 
 async def device_state_list(session: AmiSession, action: ActionMessage) -> Reply:
-    return event_list(action, "Device State Changes will follow", "DeviceStateListComplete", [])
+    items = session.simulator.pbx.devices.list_items(action.action_id)
+    return event_list(action, "Device State Changes will follow", "DeviceStateListComplete", items)
 
 
 async def extension_state_list(session: AmiSession, action: ActionMessage) -> Reply:

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .astdb import AstDB
+from .devices import Devices, device_of
 from .protocol import Header
 from .scenario import Scenario
 
@@ -128,6 +129,7 @@ class Channel:
     hangup_handler: Callable[[Channel], None] | None = None
     carrier: Channel | None = None  # client first: the Local ;1 whose ;2 dialled this channel
     created: float = field(default_factory=time.monotonic)
+    device: str | None = None  # an agent's phone: its device state follows this channel
     gone: bool = False
     has_flow: bool = False  # an originated channel: its own task hangs it up
 
@@ -227,6 +229,7 @@ class Pbx:
         self._publish = publish
         self.channels: dict[str, Channel] = {}
         self.calls: list[SimCall] = []
+        self.devices = Devices(publish, scenario.busy_devices, scenario.unregistered_devices)
         self._tasks: set[asyncio.Task] = set()
         self._sequence = itertools.count(1)
         self._unique = itertools.count(1)
@@ -337,6 +340,8 @@ class Pbx:
         for half in reversed(halves):  # the far half moves first, as Asterisk reports it
             half.state = state
             self._publish("Newstate", "call,all", half.snapshot())
+            if half.device:
+                self.devices.channel_state(half.device, half.name, state)
 
     def _hangup(self, channel: Channel, cause: int, far_cause: int | None = None) -> None:
         """Leave any bridge, then hang up each half (hangup handler first, then the event)."""
@@ -358,6 +363,8 @@ class Pbx:
         self._publish(
             "Hangup", "call,all", [*half.snapshot(), ("Cause", str(cause)), ("Cause-txt", cause_text)]
         )
+        if half.device:
+            self.devices.channel_state(half.device, half.name, None)
         if not half.finished.done():
             half.finished.set_result(None)
 
@@ -420,7 +427,11 @@ class Pbx:
         request = call.request
         tech = request.channel.partition("/")[0]
         known = {t.lower() for t in self.scenario.technologies}
-        if tech.lower() not in known:
+        agent = call.flow in ("agent-first", "agent-leg")
+        device = device_of(request.channel) if agent else None
+        # An unregistered phone: the channel driver cannot create the channel (as an unknown
+        # technology, transcript 08).
+        if tech.lower() not in known or (device and self.devices.unavailable(device)):
             await asyncio.sleep(0)
             call.outcome, call.ended = "invalid", True
             self._originate_response(call, None, 0, on_result)
@@ -428,7 +439,6 @@ class Pbx:
         if call.flow == "client-first" and _local_context(request.channel) == CLIENT_DIAL_CONTEXT:
             await self._originate_client_dial(call, on_result)
             return
-        agent = call.flow in ("agent-first", "agent-leg")
         channel = self._new_channel(
             request.channel,
             uniqueid=request.channel_id,
@@ -438,6 +448,9 @@ class Pbx:
         )
         call.uuid = request.channel_id or channel.uniqueid
         channel.has_flow = True
+        if device:
+            channel.device = device
+            self.devices.channel_state(device, channel.name, channel.state)
         call.channels.append(channel)
         _set_variables(channel, request.variables)
         self._publish(
@@ -445,7 +458,9 @@ class Pbx:
             "call,all",
             [*channel.snapshot("Dest"), ("DialString", request.channel.partition("/")[2])],
         )
-        call.outcome = self._outcome(request.channel, agent)
+        call.outcome = (
+            "busy" if device and self.devices.busy_outside(device) else self._outcome(request.channel, agent)
+        )
         try:
             ring = await self._ring(channel, call.outcome, request.timeout, agent=agent)
         except Interrupted as interrupted:

@@ -56,7 +56,9 @@ class Scenario:
     """Outcomes and timings. Lookups for a customer: ``overrides`` by number then by dial
     string, then the longest matching key of ``prefix_overrides``, then a draw from ``mix``.
     Agents (the channel of an agent-first Originate or of a Bridge leg) answer unless listed
-    in ``agent_overrides`` (by channel or number) or drawn by ``agent_no_answer``."""
+    in ``agent_overrides`` (by channel or number) or drawn by ``agent_no_answer``; a phone busy on
+    a call the dialer did not place (``busy_devices``, :meth:`PbxSimulator.outside_call`) is busy,
+    an unregistered one cannot be called."""
 
     seed: int | None = None
     mix: Mapping[str, float] = field(default_factory=lambda: {"answer": 1.0})
@@ -72,6 +74,10 @@ class Scenario:
     abandon_message_time: float = 3.0
     time_scale: float = 1.0
     technologies: frozenset[str] = TECHNOLOGIES
+    #: agents' phones on a call the dialer did not place from the start (``PJSIP/1001``)
+    busy_devices: frozenset[str] = frozenset()
+    #: agents' phones not registered from the start
+    unregistered_devices: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         for outcome in [*self.overrides.values(), *self.prefix_overrides.values(), *self.mix]:

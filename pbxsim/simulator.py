@@ -119,6 +119,19 @@ class PbxSimulator:
     def call(self, uuid: str) -> SimCall:
         return next(call for call in self.calls if call.uuid == uuid)
 
+    def device_state(self, device: str) -> str:
+        return self.pbx.devices.state(device) if self.pbx else "NOT_INUSE"
+
+    # ---- agents' phones -----------------------------------------------------------------------
+
+    def outside_call(self, device: str, up: bool = True) -> None:
+        """Put ``device`` on a call the dialer did not place (``up``), or end that call."""
+        self._in_loop(lambda: self.pbx.devices.outside_call(device, up))
+
+    def register_device(self, device: str, registered: bool = True) -> None:
+        """Register the phone ``device`` or take it off (``UNAVAILABLE``)."""
+        self._in_loop(lambda: self.pbx.devices.register(device, registered))
+
     async def wait_idle(self, timeout: float = 10.0) -> None:
         """Until no channel is up and every call has ended."""
         deadline = time.monotonic() + timeout

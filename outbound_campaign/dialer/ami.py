@@ -527,6 +527,12 @@ class AmiClient:
         messages = await self._expect_success({"Action": "CoreShowChannels"})
         return [dict(m.items()) for m in messages if m.event == "CoreShowChannel"]
 
+    async def device_state_list(self) -> list[dict[str, str]]:
+        """The ``DeviceStateChange`` items of ``DeviceStateList``: every device in Asterisk's
+        device state cache with its state (an empty list on a server that had no activity)."""
+        messages = await self._expect_success({"Action": "DeviceStateList"})
+        return [dict(m.items()) for m in messages if m.event == "DeviceStateChange"]
+
     async def hangup(self, channel: str, cause: int = 16) -> bool:
         """Hang up a channel (or, written ``/regex/``, all matches); ``False`` if none was found."""
         messages = _messages(await self.send_action({"Action": "Hangup", "Channel": channel, "Cause": cause}))

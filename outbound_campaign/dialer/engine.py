@@ -236,7 +236,12 @@ class DialerServerView:
 
 @dataclass(frozen=True)
 class CampaignView:
-    """A running campaign, as the engine needs it. ``stats`` are over ``pacing``'s window."""
+    """A running campaign, as the engine needs it. ``stats`` are over ``pacing``'s window.
+
+    ``preview``: agents choose the contacts to call (the console reserves them); the engine then
+    dials only reserved contacts and never picks one itself. ``wrap_up_time``: seconds an agent
+    keeps after a call they took, to record its disposition.
+    """
 
     id: int
     type: CampaignType
@@ -253,10 +258,14 @@ class CampaignView:
     abandon_message: str | None = None
     pacing: PacingPolicy = field(default_factory=PacingPolicy)
     stats: PacingStats = field(default_factory=PacingStats)
+    wrap_up_time: int = 0
+    preview: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "type", CampaignType(self.type))
         _caller_id(self.caller_id_name, self.caller_id_number)
+        if self.wrap_up_time < 0:
+            raise ValueError("the wrap-up time cannot be negative")
         if self.dial_timeout < MIN_DIAL_TIMEOUT:
             raise ValueError(f"dial timeout {self.dial_timeout} s: numbers must ring at least 15 s")
         if self.agent_ring_timeout <= 0 or self.max_wait <= 0 or self.max_attempts < 1:
@@ -285,18 +294,27 @@ class AgentView:
 
 @dataclass(frozen=True)
 class ContactView:
-    """A contact due for a call; ``attempts`` counts the attempts charged so far."""
+    """A contact due for a call; ``attempts`` counts the attempts charged so far.
+
+    ``assigned_agent_id``: reserved for that agent (a call back, a previewed contact the agent
+    chose to call): dialled only with them, agent first.
+    """
 
     id: int
     campaign_id: int
     e164: str
     attempts: int = 0
     tz: str | None = None
+    assigned_agent_id: int | None = None
 
 
 @dataclass(frozen=True)
 class CallView:
-    """One attempt (``outbound.call``) and everything learnt about it so far."""
+    """One attempt (``outbound.call``) and everything learnt about it so far.
+
+    ``campaign_type`` is how this call was dialled, which is its campaign's type except for a
+    reserved call (``reserved``: a contact reserved for its agent), always agent first.
+    """
 
     uuid: str
     campaign_id: int
@@ -324,6 +342,7 @@ class CallView:
     originate_failed_at: datetime | None = None
     error: str | None = None
     outcome: Outcome | None = None
+    reserved: bool = False
 
     @property
     def action_id(self) -> str:
@@ -435,7 +454,31 @@ class ContactSkip:
 
 @dataclass(frozen=True)
 class CampaignStatus:
-    """Why a campaign dials or not, for the dashboard (``opens_at`` for a closed window)."""
+    """Why a campaign dials or not, as the dashboard shows it. The host writes it on the campaign
+    after each plan (``dialing_status`` = ``reason``, ``dialing_status_until``, ``dial_ratio``,
+    ``dialing_status_at``), only when it changed.
+
+    ``reason``, the first that explains the campaign's dialling, in the order a manager checks:
+
+    * ``dialing``: it placed calls at this plan.
+    * ``abandon_cap``: client first, it placed calls (or could not) with its abandon rate near its
+      cap: pacing is tapered to one call per ready agent (``dial_ratio`` says how far).
+    * ``not_started`` / ``ended`` / ``closed_day`` / ``outside_hours`` / ``never``: the calling
+      window (``schedule.window_status``): before the campaign's start date, after its end date,
+      a weekday it does not call, outside its daily hours (or the legal calling hours), no time
+      left at all. ``opens_at`` (``dialing_status_until``): when it opens again (not for ``ended``
+      and ``never``).
+    * ``no_contact_due``: no contact to call now; the host sets ``dialing_status_until`` to the
+      next contact's due time (none: nothing left to call).
+    * ``preview``: a preview campaign with no contact reserved by its agents: agents choose
+      whom to call from their console.
+    * ``no_agent_ready``: contacts are due but none of its agents is ready with a free phone.
+    * ``server_full``: the dialer server's channels or calls per second are all in use.
+    * ``paced``: client first, the calls in flight already cover its ready agents at the current
+      ``dial_ratio``.
+
+    "Dialer offline" is not the engine's to say: the dashboard reads the dialer server's heartbeat.
+    """
 
     campaign_id: int
     reason: str
@@ -464,6 +507,8 @@ NO_AGENT_READY = "no_agent_ready"
 SERVER_FULL = "server_full"
 #: client first: the calls already in flight cover the ready agents at the current ratio
 PACED = "paced"
+#: a preview campaign waits for its agents to choose whom to call
+PREVIEW = "preview"
 
 
 def _originate(
@@ -473,6 +518,7 @@ def _originate(
     contact: ContactView,
     agent: AgentView | None,
     uuid: str,
+    reserved: bool = False,
 ) -> OriginateOrder:
     customer = dial_string(server.customer_dial_template, contact.e164)
     call = CallView(
@@ -483,6 +529,7 @@ def _originate(
         campaign_type=campaign.type,
         agent_id=agent.id if agent else None,
         queued_at=now,
+        reserved=reserved,
     )
     caller_id = _caller_id(campaign.caller_id_name, campaign.caller_id_number)
     variables = {"OC_CALL_UUID": uuid, "OC_CAMPAIGN_ID": str(campaign.id), "OC_DAY": _astdb_day(now)}
@@ -560,15 +607,17 @@ def _dial_campaign(
     busy_contacts: set[int],
     new_uuid: Callable[[], str],
     skips: list[ContactSkip],
+    reserved: bool = False,
 ) -> list[OriginateOrder]:
     """Up to ``grant`` originates from the head of ``due``, reading no contact past the last one
-    dialled; contacts that cannot be dialled now are appended to ``skips``."""
+    dialled; contacts that cannot be dialled now are appended to ``skips``. Reserved contacts
+    are dialled only when ``reserved`` (with their agent), the others only when not."""
     orders: list[OriginateOrder] = []
     agents_left = list(agents)
     if grant <= 0:
         return orders
     for contact in due:
-        if contact.id in busy_contacts:
+        if contact.id in busy_contacts or (contact.assigned_agent_id is not None) is not reserved:
             continue
         if not E164.fullmatch(contact.e164):
             skips.append(ContactSkip(contact.id, "invalid_number", None, f"{contact.e164!r} is not E.164"))
@@ -580,7 +629,7 @@ def _dial_campaign(
             continue
         agent = agents_left[0] if campaign.type is CampaignType.AGENT_FIRST else None
         try:
-            orders.append(_originate(now, server, campaign, contact, agent, new_uuid()))
+            orders.append(_originate(now, server, campaign, contact, agent, new_uuid(), reserved))
         except ValueError as exc:
             skips.append(ContactSkip(contact.id, "invalid_number", None, str(exc)))
             continue
@@ -588,6 +637,45 @@ def _dial_campaign(
             agents_left.pop(0)
         if len(orders) >= grant:
             break
+    return orders
+
+
+def _dial_reserved(
+    now: datetime,
+    server: DialerServerView,
+    campaigns: Mapping[int, CampaignView],
+    free: Sequence[AgentView],
+    reserved: Mapping[int, Sequence[ContactView]],
+    capacity: int,
+    busy_contacts: set[int],
+    new_uuid: Callable[[], str],
+    skips: list[ContactSkip],
+) -> list[OriginateOrder]:
+    """One agent-first originate per free agent (longest idle first) with a reserved contact due
+    in one of the server's running campaigns, its first callable one, within ``capacity``."""
+    orders: list[OriginateOrder] = []
+    for agent in free:
+        if len(orders) >= capacity:
+            break
+        for contact in reserved.get(agent.id, ()):
+            campaign = campaigns.get(contact.campaign_id)
+            if campaign is None or contact.assigned_agent_id != agent.id or contact.id in busy_contacts:
+                continue
+            dialled = _dial_campaign(
+                now,
+                server,
+                replace(campaign, type=CampaignType.AGENT_FIRST),
+                [contact],
+                [agent],
+                1,
+                busy_contacts,
+                new_uuid,
+                skips,
+                reserved=True,
+            )
+            if dialled:
+                orders += dialled
+                break
     return orders
 
 
@@ -601,14 +689,19 @@ def plan(
     bucket: TokenBucket,
     new_uuid: Callable[[], str],
     start: int = 0,
+    reserved: Mapping[int, Sequence[ContactView]] | None = None,
 ) -> Plan:
     """Decide the originates of this instant for one dialer server.
 
-    ``agents`` are the agents in state ready; ``calls`` the calls not ended on this server;
-    ``due_contacts`` per campaign, ordered by ``next_attempt_at``, a few more than agents (the
-    host's indexed query: contacts are never scanned here). First, customers waiting on hold get
-    an agent; then the free agents are shared among campaigns, each campaign paces its calls, and
-    the server's free channels and calls-per-second tokens (taken from ``bucket``) are shared
+    ``agents`` are the agents in state ready (with a free phone); ``calls`` the calls not ended on
+    this server; ``due_contacts`` per campaign, ordered by ``next_attempt_at``, a few more than
+    agents (the host's indexed query: contacts are never scanned here); ``reserved`` per agent,
+    their due reserved contacts in due order. First, customers waiting on hold get an agent (an
+    abandon is the costliest thing to let happen); then each free agent with a reserved contact
+    due calls it, agent first whatever the campaign's type (a promised call must have its agent:
+    Ofcom allows re-calls within 72 h only with a guaranteed agent); then the other free agents
+    are shared among the campaigns that are not preview campaigns, each campaign paces its calls,
+    and the server's free channels and calls-per-second tokens (taken from ``bucket``) are shared
     round-robin from ``start``. ``new_uuid`` names each new call.
     """
     now = _aware(now)
@@ -641,19 +734,37 @@ def plan(
         )
     free = [agent for agent in free if agent.id not in taken]
 
+    capacity = min(max(0, server.max_channels - len(in_flight)), bucket.available(now))
+    skips: list[ContactSkip] = []
+    busy_contacts = {call.contact_id for call in in_flight}
+    promised = _dial_reserved(
+        now, server, by_id, free, reserved or {}, capacity, busy_contacts, new_uuid, skips
+    )
+    busy_contacts |= {order.call.contact_id for order in promised}
+    promised_agents = {order.call.agent_id for order in promised}
+    free = [agent for agent in free if agent.id not in promised_agents]
+    capacity -= len(promised)
+
     start = start % len(running) if running else 0
     order = running[start:] + running[:start]
-    wanting = {c.id for c in order if due_contacts.get(c.id)}
+    # Preview campaigns pick nobody: their agents choose, and reserve what they chose (above).
+    unreserved = {
+        campaign.id: due_contacts.get(campaign.id, ()) for campaign in order if not campaign.preview
+    }
+    wanting = {cid for cid, due in unreserved.items() if due}
     allocated = _allocate_agents(free, order, wanting)
     bridging = {connect.call.uuid for connect in connects}
-    # client-first calls not yet with an agent: dialling, ringing, or on hold without one
+    # client-first calls not yet with an agent: dialling, ringing, or answered without one (on
+    # hold, or still hearing the hold message before OcWaiting); a reserved call of a
+    # client-first campaign is dialled agent first: it has its agent
     unconnected = Counter(
         call.campaign_id
         for call in in_flight
         if call.uuid not in bridging
+        and call.campaign_type is CampaignType.CLIENT_FIRST
         and (
             call.state in (CallState.QUEUED, CallState.ORIGINATING, CallState.RINGING)
-            or _waiting_for_agent(call)
+            or (call.state is CallState.ANSWERED and call.agent_id is None and not call.abandoned)
         )
     )
 
@@ -661,7 +772,7 @@ def plan(
     ratios: dict[int, float] = {}
     for campaign in order:
         ready = len(allocated[campaign.id])
-        due = len(due_contacts.get(campaign.id, ()))
+        due = len(unreserved.get(campaign.id, ()))
         if campaign.type is CampaignType.AGENT_FIRST:
             ratios[campaign.id] = 1.0
             demand = agent_first_dials(ready)
@@ -670,19 +781,16 @@ def plan(
             demand = client_first_dials(ready, unconnected[campaign.id], ratios[campaign.id])
         demands.append(min(demand, due))
 
-    capacity = min(max(0, server.max_channels - len(in_flight)), bucket.available(now))
     grants = share_round_robin(demands, capacity)
 
-    originates: list[OriginateOrder] = []
-    skips: list[ContactSkip] = []
-    busy_contacts = {call.contact_id for call in in_flight}
-    dialled: dict[int, int] = {}
+    originates: list[OriginateOrder] = list(promised)
+    dialled = Counter(order.call.campaign_id for order in promised)
     for campaign, grant in zip(order, grants, strict=True):
         orders = _dial_campaign(
             now,
             server,
             campaign,
-            due_contacts.get(campaign.id, ()),
+            unreserved.get(campaign.id, ()),
             allocated[campaign.id],
             grant,
             busy_contacts,
@@ -690,11 +798,11 @@ def plan(
             skips,
         )
         originates += orders
-        dialled[campaign.id] = len(orders)
+        dialled[campaign.id] += len(orders)
     bucket.take(now, len(originates))
 
     statuses = {
-        campaign.id: _status(now, campaign, dialled[campaign.id], demand, allocated, due_contacts, ratios)
+        campaign.id: _status(now, campaign, dialled[campaign.id], demand, allocated, unreserved, ratios)
         for campaign, demand in zip(order, demands, strict=True)
     }
     return Plan(
@@ -715,7 +823,8 @@ def _status(
     due_contacts: Mapping[int, Sequence[ContactView]],
     ratios: Mapping[int, float],
 ) -> CampaignStatus:
-    """The first reason that explains the campaign's dialling, in the order a manager checks."""
+    """The first reason that explains the campaign's dialling, in the order a manager checks
+    (the codes are listed on :class:`CampaignStatus`)."""
     rate = campaign.stats.abandon_rate if campaign.type is CampaignType.CLIENT_FIRST else 0.0
     capped = rate >= campaign.pacing.abandon_cap * campaign.pacing.near_cap
     if dialled:
@@ -725,6 +834,8 @@ def _status(
     window = window_status(now, campaign.window)
     if not window.is_open:
         return CampaignStatus(campaign.id, window.reason, window.opens_at, ratios[campaign.id], rate)
+    if campaign.preview:
+        return CampaignStatus(campaign.id, PREVIEW, None, ratios[campaign.id], rate)
     if not due_contacts.get(campaign.id):
         reason = NO_CONTACT_DUE
     elif not allocated[campaign.id]:
@@ -762,6 +873,7 @@ class CallResult:
     wait_seconds: float | None
     talk_seconds: float | None
     error: str | None = None
+    reserved: bool = False
 
     @classmethod
     def of(cls, call: CallView) -> CallResult:
@@ -798,6 +910,7 @@ class CallResult:
             wait_seconds=seconds(call.answered_at, call.connected_at or call.ended_at) if waits else None,
             talk_seconds=seconds(call.connected_at, call.ended_at),
             error=call.error,
+            reserved=call.reserved,
         )
 
 

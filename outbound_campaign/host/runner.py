@@ -7,6 +7,17 @@ short transaction of :class:`~.store.DialerStore`, never held across a network w
 Order of safety: the call row is committed before its Originate is written; after every
 (re)connect, in-flight calls are reconciled (CoreShowChannels + AstDB) before dialling again; an
 Originate whose fate is unknown is never re-sent.
+
+Agents' phones: after every login the host reads ``DeviceStateList``, then folds each
+``DeviceStateChange``; an agent whose phone is not free is not offered a call
+(``dialer.device_state``), and the state is stored on the agent when it changes.
+
+Live: every agent state change the host makes is told to that agent's console at once
+(``live.notify_agents``); the campaigns whose calls, contacts, agents or dialing status changed are
+told to the managers' dashboards (``live.notify_dashboard``) at most every
+half a second (``dialer.notices``), so that a busy host does not flood the bus, and within a second
+of the change. Both are sent in the transaction that made the change: the bus writes them when it
+commits.
 """
 
 import asyncio
@@ -16,9 +27,10 @@ import math
 import time
 import uuid
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from ..dialer import engine
+from .. import live
+from ..dialer import agent_state, engine
 from ..dialer.ami import (
     AmiActionError,
     AmiClient,
@@ -27,14 +39,14 @@ from ..dialer.ami import (
     AmiNotConnected,
     OriginateUnknown,
 )
+from ..dialer.device_state import fold_device_states, free_agents, offerable
+from ..dialer.notices import DashboardNotices
 from ..dialer.pacing import PacingStats, TokenBucket
 from .store import TRANSIENT_DB_ERRORS
 
 _logger = logging.getLogger(__name__)
 
 
-#: OriginateResponse reasons that say the agent did not take the call: rang out (3), busy (5).
-AGENT_AWAY_REASONS = (3, 5)
 #: How often calls left unsettled by a reconciliation are looked up again.
 RECHECK = 2.0
 
@@ -46,7 +58,7 @@ class PacingCount:
         self.dialed = self.answered = self.abandoned = 0
 
     def count(self, result):
-        # The same counting as DialerStore._pacing_stats, on one result.
+        # The same counting as store.pacing_stats, on one result.
         if result.outcome.value in ("agent_no_answer", "unknown"):
             return
         self.dialed += 1
@@ -95,9 +107,16 @@ class DialerRunner:
         self._lease_lost = False
         self._unsettled = set()  # uuids of calls Asterisk knew nothing of at the last reconciliation
         self._progress = {}  # uuid -> CallView that moved on since the last flush
-        self._results = []  # (CallResult, RetryDecision, agent id to pause or None) not yet stored
-        self._paused_agents = set()  # agents who did not take a client-first bridge leg
+        # (CallResult, RetryDecision, AgentNext or None, agent missed the call) not yet stored
+        self._results = []
+        self._missed_agents = set()  # agents who did not take a client-first bridge leg
         self._freed_agents = set()  # agents whose bridge leg could not be sent: ready again
+        self.device_states = {}  # device -> state, from DeviceStateList and DeviceStateChange
+        self._device_changes = {}  # device -> state not yet stored on the agents
+        self._dashboard = DashboardNotices()
+        self._statuses_written = {}  # campaign id -> (reason, until, ratio) last written
+        self._housekept_at = 0.0
+        self._wrap_ups_end = []  # ends of the wrap-ups this host started, not yet over
         self._unfinished = {}  # uuid -> CallResult whose contact or campaign could not be read yet
         self._ended_since_load = {}  # campaign id -> PacingCount of the calls ended since the last load
         self._tasks = set()
@@ -203,8 +222,19 @@ class DialerRunner:
     async def _on_connected(self, _client):
         self.store.heartbeat("connected")
         self._reconciled = False
+        await self._read_device_states()
         await self._reconcile()
         self._wake.set()
+
+    async def _read_device_states(self):
+        """Every phone's state as Asterisk knows it now; a phone it does not list is unknown."""
+        try:
+            items = await self.ami.device_state_list()
+        except AmiError as exc:
+            _logger.warning("DeviceStateList refused or unanswered: %s", exc)
+            return
+        self.device_states = fold_device_states({}, items)
+        self._device_changes.update(self.device_states)
 
     async def _on_disconnected(self, _client):
         self._reconciled = False
@@ -264,34 +294,60 @@ class DialerRunner:
         ]
 
     def _turn(self, dial):
-        """One short transaction: store what the calls did since the last turn, then, if dialling,
-        choose the next calls and claim them. Only once it is committed are Originates sent.
+        """One short transaction: store what the calls and phones did since the last turn, end the
+        wrap-ups that are over, then, if dialling, choose the next calls, claim them and write the
+        campaigns' dialing statuses; the live notifications go in the same transaction. Only once
+        it is committed are Originates sent.
 
         Nothing is lost if the process dies before: the dialplan recorded every outcome in AstDB
         (never deleted by the dialer: it has no ``system`` permission; the dialplan drops each
         day's entries a week later), and the next host reconciles from it.
         """
         progress, results = list(self._progress.values()), self._results
-        paused, freed = self._paused_agents, self._freed_agents
+        missed, freed, devices = self._missed_agents, self._freed_agents, self._device_changes
         campaigns = self._load_campaigns(self.clock()) if dial else []
-        if not (progress or results or paused or freed or campaigns):
+        clock, now = time.monotonic(), self.clock()
+        # Now and then (and whenever one of ours is over) the wrap-ups are looked at, even idle:
+        # another host or a restart may have left some.
+        housekeeping = clock - self._housekept_at >= self.refresh
+        wrap_ups_over = housekeeping or any(end <= now for end in self._wrap_ups_end)
+        idle = not (progress or results or missed or freed or devices or campaigns)
+        if idle and not (wrap_ups_over or self._dashboard.due(clock)):
             return
-        self._progress, self._results, self._paused_agents, self._freed_agents = {}, [], set(), set()
+        self._progress, self._results, self._missed_agents, self._freed_agents = {}, [], set(), set()
+        self._device_changes = {}
+        if housekeeping:
+            self._housekept_at = clock
+        self.store.changes.clear()
+        sent, statuses = set(), {}
         try:
             with self.store.env() as env:
-                if progress or results or paused or freed:
-                    self.store.record_batch(progress, results, paused, freed, env=env)
+                if progress or results or missed or freed:
+                    self.store.record_batch(progress, results, missed, freed, env=env)
+                self.store.record_device_states(devices, env=env)
+                if wrap_ups_over:
+                    self.store.end_wrap_ups(now, env=env)
                 plan, claimed, contacts = self._plan(env, campaigns) if campaigns else (None, [], {})
+                if plan is not None:
+                    statuses = self._write_statuses(env, plan.statuses)
+                sent = self._notify(env)
         except Exception as exc:
             # Rolled back whole: keep what was to be stored for the next turn, send nothing.
             self._progress = {**{call.uuid: call for call in progress}, **self._progress}
             self._results = results + self._results
-            self._paused_agents |= paused
+            self._missed_agents |= missed
             self._freed_agents |= freed
+            self._device_changes = {**devices, **self._device_changes}
+            self._dashboard.add(sent)
             if isinstance(exc, TRANSIENT_DB_ERRORS):
                 _logger.info("Dialling turn retried: %s", exc)
                 return
             raise
+        self._statuses_written.update(statuses)
+        self._wrap_ups_end = (
+            [end for end in self._wrap_ups_end if end > now] if wrap_ups_over else self._wrap_ups_end
+        )
+        self._wrap_ups_end += [item[2].wrap_up_until for item in results if item[2] and item[2].wrap_up_until]
         if plan is None:
             return
         self._start = plan.next_start
@@ -305,17 +361,23 @@ class DialerRunner:
             self._spawn(self._send_originate(order))
 
     def _plan(self, env, campaigns):
-        """Read the ready agents and due contacts, let the engine decide, claim its choices."""
+        """Read the ready agents with a free phone, their reserved contacts and the due contacts,
+        let the engine decide, claim its choices."""
         now = self.clock()
-        agents = self.store.load_ready_agents([campaign.id for campaign in campaigns], env=env)
+        campaign_ids = [campaign.id for campaign in campaigns]
+        agents = free_agents(self.store.load_ready_agents(campaign_ids, env=env), self.device_states)
         in_flight = [call for call in self.calls.values() if call.in_flight]
         free_channels = max(0, self._server.max_channels - len(in_flight))
         limits = {}
         for campaign in campaigns:
+            if campaign.preview:  # its agents choose; what they chose is reserved for them
+                continue
             ready = sum(1 for agent in agents if campaign.id in agent.campaign_ids)
             ratio_cap = max(1, math.ceil(campaign.pacing.max_ratio))
-            limits[campaign.id] = min(free_channels, ready * ratio_cap) + 2 if ready else 0
+            # Without an agent, one contact tells "no agent ready" from "no contact due".
+            limits[campaign.id] = min(free_channels, ready * ratio_cap) + 2 if ready else 1
         due = self.store.due_contacts(limits, now, env=env)
+        reserved = self.store.reserved_contacts([agent.id for agent in agents], campaign_ids, now, env=env)
         plan = engine.plan(
             now,
             self._server,
@@ -326,13 +388,64 @@ class DialerRunner:
             self._bucket,
             lambda: str(uuid.uuid4()),
             self._start,
+            reserved,
         )
         self.store.apply_skips(plan.skips, env=env)
         for connect in plan.connects:
             self.store.connect_agent(connect.call, env=env)
-        contacts = {contact.id: contact for contacts in due.values() for contact in contacts}
+        contacts = {contact.id: contact for group in (*due.values(), *reserved.values()) for contact in group}
         claimed = self.store.claim(plan.originates, contacts, env=env) if plan.originates else []
         return plan, claimed, contacts
+
+    def _write_statuses(self, env, statuses):
+        """Write the campaigns' dialing statuses that changed since this host last wrote them.
+        ``no_contact_due`` runs until the next contact's due time, looked up again only when the
+        status begins, when the campaign's contacts moved, or once that time has passed."""
+        now = self.clock()
+        changed = self.store.changes.campaigns
+        lookups = []
+        for campaign_id, status in statuses.items():
+            written = self._statuses_written.get(campaign_id)
+            if status.reason == engine.NO_CONTACT_DUE and (
+                written is None
+                or written[0] != engine.NO_CONTACT_DUE
+                or campaign_id in changed
+                or (written[1] is not None and written[1] <= now)
+            ):
+                lookups.append(campaign_id)
+        next_due = self.store.next_due(lookups, now, env=env)
+        to_write, keys = {}, {}
+        for campaign_id, status in statuses.items():
+            written = self._statuses_written.get(campaign_id)
+            if status.reason != engine.NO_CONTACT_DUE:
+                until = status.opens_at
+            elif campaign_id in lookups:
+                until = next_due.get(campaign_id)
+            else:
+                until = written[1]
+            # The ratio to a tenth: what "pacing at 1.5:1" needs, without a write at every call.
+            key = (status.reason, until, round(status.dial_ratio, 1))
+            if key != written:
+                to_write[campaign_id] = (replace(status, dial_ratio=key[2]), until)
+                keys[campaign_id] = key
+        self.store.write_statuses(to_write, now, env=env)
+        return keys
+
+    def _notify(self, env):
+        """Tell the consoles of the agents whose state changed, and (at most every
+        half a second, ``dialer.notices``) the dashboards of the campaigns whose figures changed.
+        Returns the campaigns told, to tell again if the transaction fails."""
+        agents = self.store.changes.agents
+        if agents:
+            env["outbound.agent"].invalidate_model(["state"])  # changed in SQL: read it afresh
+            live.notify_agents(env, agents)
+        self._dashboard.add(self.store.changes.campaigns | self.store.campaigns_of_agents(agents, env=env))
+        clock = time.monotonic()
+        if not self._dashboard.due(clock):
+            return set()
+        sent = self._dashboard.take(clock)
+        live.notify_dashboard(env, sent)
+        return sent
 
     def _spawn(self, awaitable):
         task = asyncio.get_running_loop().create_task(awaitable)
@@ -396,7 +509,20 @@ class DialerRunner:
     # -- events --------------------------------------------------------------------------------
 
     async def _on_event(self, event):
-        await self._fold(dict(event.items()))
+        event = dict(event.items())
+        if event.get("Event") == "DeviceStateChange":
+            self._on_device_state(event)
+            return
+        await self._fold(event)
+
+    def _on_device_state(self, event):
+        changed = fold_device_states(self.device_states, [event])
+        if not changed:
+            return
+        self.device_states.update(changed)
+        self._device_changes.update(changed)
+        if any(offerable(state) for state in changed.values()):
+            self._wake.set()  # a phone became free: its agent may take a call now
 
     async def _fold(self, event):
         uuid_ = engine.call_uuid_of(event)
@@ -408,7 +534,7 @@ class DialerRunner:
             return
         self.calls[uuid_] = transition.call
         if transition.agent_missed:
-            self._paused_agents.add(transition.agent_missed)
+            self._missed_agents.add(transition.agent_missed)
         if transition.result is not None:
             self._finish(transition.result)
         elif (
@@ -451,11 +577,17 @@ class DialerRunner:
         del self.calls[result.uuid]
         self.contacts.pop(result.contact_id, None)
         decision = engine.decide_retry(result, contact, campaign, now)
-        # An agent who let the call ring out or was busy is paused (they are away); a call torn
-        # down by Asterisk itself (reason 0/1: shutdown, channel gone) says nothing of the agent.
-        missed = result.outcome.value == "agent_no_answer" and result.reason in AGENT_AWAY_REASONS
-        pause = result.agent_id if missed else None
+        # An agent who let the call ring out or was busy missed it (twice in a row pauses them); a
+        # call torn down by Asterisk itself (reason 0/1: shutdown, channel gone) says nothing of
+        # the agent. Wrap-up runs on this host's clock, as its expiry is checked.
+        missed = agent_state.missed_by_agent(result.outcome, result.reason)
+        agent_next = None
+        if result.agent_id and not missed:
+            wrap_up = timedelta(seconds=campaign.wrap_up_time)
+            agent_next = agent_state.after_call(
+                result.agent_id, result.connected_at is not None, now, wrap_up
+            )
         self._progress.pop(result.uuid, None)
-        self._results.append((result, decision, pause))
+        self._results.append((result, decision, agent_next, missed))
         self._ended_since_load.setdefault(result.campaign_id, PacingCount()).count(result)
         self._wake.set()

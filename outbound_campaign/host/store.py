@@ -3,12 +3,16 @@
 Nothing here holds a cursor across a network wait: each method opens a cursor, does its work,
 commits and closes it. Contacts are claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` and their
 call rows are committed before any Originate is sent, so a crash can lose no call.
+
+What a turn changed (agents whose state moved, campaigns whose calls, contacts, agents or dialing
+status moved) is gathered in :attr:`DialerStore.changes`, for the host's live notifications.
 """
 
 import logging
 import os
 import socket
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from psycopg2 import errors as pg_errors
@@ -16,6 +20,8 @@ from psycopg2 import errors as pg_errors
 from odoo import SUPERUSER_ID, api
 from odoo.tools import SQL
 
+from ..dialer import agent_state
+from ..dialer.device_state import device_of
 from ..dialer.engine import (
     AgentView,
     CallState,
@@ -37,6 +43,13 @@ TRANSIENT_DB_ERRORS = (pg_errors.SerializationFailure, pg_errors.LockNotAvailabl
 #: The abandon rate is measured over this window (FTC/FCC: 30 days; Ofcom's 24 h is stricter per
 #: day but looser over the month at the same cap).
 PACING_WINDOW = timedelta(days=30)
+#: Joined to the contacts ``k`` a query reads: ``dnc.listed`` is true when the contact's number is on
+#: its company's do-not-call list. LATERAL with LIMIT 1 makes it one probe of the list's unique
+#: index per contact read (a plain EXISTS may be planned as a hash of the whole list).
+DO_NOT_CALL = SQL(
+    """LEFT JOIN LATERAL (SELECT true AS listed FROM outbound_do_not_call d
+                           WHERE d.company_id = k.company_id AND d.phone_e164 = k.phone_e164 LIMIT 1) dnc ON true"""
+)
 #: The pause reason the dialer sets on an agent who does not answer.
 NO_ANSWER_REASON = SQL(
     "SELECT res_id FROM ir_model_data WHERE module = 'outbound_campaign' AND name = 'pause_reason_no_answer'"
@@ -57,6 +70,41 @@ def host_identity(kind):
     return f"{kind}@{socket.gethostname()}:{os.getpid()}"
 
 
+def pacing_stats(env, campaign_ids, now):
+    """Per campaign, the pacing counts of its calls ended over the pacing window at ``now``, in
+    whole UTC days: today and the days before it, PACING_WINDOW in all (30 days, today included).
+    Read from the campaign counters (``outbound.campaign.counter``: a row per campaign, outcome and
+    day, however many calls). The one definition: the dialer paces on it and the live dashboard
+    shows it.
+    Missed agent legs and calls whose fate stayed unknown are no customer calls."""
+    if not campaign_ids:
+        return {}
+    first_day = naive(now).date() - timedelta(days=PACING_WINDOW.days - 1)
+    counts = env["outbound.campaign.counter"]._call_counts(campaign_ids, first_day)
+    stats = {}
+    for campaign_id, outcomes in counts.items():
+        abandoned = outcomes.get("abandoned", 0)
+        stats[campaign_id] = PacingStats(
+            dialed=sum(n for outcome, n in outcomes.items() if outcome not in ("agent_no_answer", "unknown")),
+            answered=outcomes.get("answered", 0) + abandoned,
+            abandoned=abandoned,
+        )
+    return stats
+
+
+@dataclass
+class Changes:
+    """What the writes of one transaction changed: agents whose state moved (their consoles are
+    told), campaigns whose figures moved (the managers' dashboards are told)."""
+
+    agents: set = field(default_factory=set)
+    campaigns: set = field(default_factory=set)
+
+    def clear(self):
+        self.agents.clear()
+        self.campaigns.clear()
+
+
 class DialerStore:
     """The dialer's view of the database for one dialer server."""
 
@@ -64,6 +112,7 @@ class DialerStore:
         self.registry = registry
         self.server_id = server_id
         self.holder = holder
+        self.changes = Changes()
 
     @contextmanager
     def env(self):
@@ -197,7 +246,7 @@ class DialerStore:
             else:  # the calls in flight of an archived campaign still end properly
                 Campaign = Campaign.with_context(active_test=False)
                 campaigns = Campaign.browse(ids).exists()
-            stats = self._pacing_stats(env, campaigns.ids, now)
+            stats = pacing_stats(env, campaigns.ids, now)
             views = []
             for campaign in campaigns:
                 try:
@@ -238,27 +287,9 @@ class DialerStore:
                 max_ratio=campaign.max_dial_ratio, abandon_cap=max(campaign.abandon_rate_cap, 0.01) / 100.0
             ),
             stats=stats,
+            wrap_up_time=max(campaign.wrap_up_time, 0),
+            preview=campaign.preview,
         )
-
-    def _pacing_stats(self, env, campaign_ids, now):
-        if not campaign_ids:
-            return {}
-        env.cr.execute(
-            SQL(
-                """
-                SELECT campaign_id,
-                       count(*) FILTER (WHERE outcome NOT IN ('agent_no_answer', 'unknown')),
-                       count(*) FILTER (WHERE outcome IN ('answered', 'abandoned')),
-                       count(*) FILTER (WHERE outcome = 'abandoned')
-                  FROM outbound_call
-                 WHERE campaign_id = ANY(%s) AND state = 'ended' AND end_at >= %s
-              GROUP BY campaign_id
-                """,
-                campaign_ids,
-                naive(now - PACING_WINDOW),
-            )
-        )
-        return {cid: PacingStats(*counts) for cid, *counts in env.cr.fetchall()}
 
     def load_ready_agents(self, campaign_ids, env=None):
         """Agents ready to take a call, with the running campaigns of this server they serve."""
@@ -290,39 +321,99 @@ class DialerStore:
         return self._run(work, env)
 
     def due_contacts(self, limits, now, env=None):
-        """Per campaign, up to ``limits[campaign_id]`` pending contacts due now, oldest due first.
+        """Per campaign, up to ``limits[campaign_id]`` pending contacts due now, oldest due first,
+        not reserved for an agent (:meth:`reserved_contacts`) and not on the company's do-not-call
+        list (those are marked ``dnc`` here, in the same transaction, and never dialled).
 
         Served by the partial index ``outbound_contact_due_index``; no lock is taken here:
         :meth:`claim` locks what the engine chose.
         """
 
         def work(env):
-            due = {}
+            due, banned = {}, []
             for campaign_id, limit in limits.items():
                 if limit <= 0:
                     continue
                 env.cr.execute(
                     SQL(
                         """
-                        SELECT id, phone_e164, attempt_count, tz
-                          FROM outbound_contact
-                         WHERE campaign_id = %s AND state = 'pending'
-                           AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
-                      ORDER BY campaign_id, next_attempt_at NULLS FIRST, id
+                        SELECT k.id, k.phone_e164, k.attempt_count, k.tz, dnc.listed
+                          FROM outbound_contact k %s
+                         WHERE k.campaign_id = %s AND k.state = 'pending'
+                           AND (k.next_attempt_at IS NULL OR k.next_attempt_at <= %s)
+                           AND k.assigned_agent_id IS NULL
+                      ORDER BY k.campaign_id, k.next_attempt_at NULLS FIRST, k.id
                          LIMIT %s
                         """,
+                        DO_NOT_CALL,
                         campaign_id,
                         naive(now),
                         limit,
                     )
                 )
-                due[campaign_id] = [
-                    ContactView(cid, campaign_id, e164 or "", attempts, tz or None)
-                    for cid, e164, attempts, tz in env.cr.fetchall()
-                ]
+                due[campaign_id] = []
+                for cid, e164, attempts, tz, listed in env.cr.fetchall():
+                    if listed:
+                        banned.append(cid)
+                    else:
+                        due[campaign_id].append(
+                            ContactView(cid, campaign_id, e164 or "", attempts, tz or None)
+                        )
+            self._mark_do_not_call(env, banned)
             return due
 
         return self._run(work, env) if limits else {}
+
+    def reserved_contacts(self, agent_ids, campaign_ids, now, env=None):
+        """Per agent, their reserved contacts due now in the campaigns ``campaign_ids`` (a call back,
+        a previewed contact they chose), oldest due first; do-not-call numbers marked ``dnc``.
+        Served by the index on ``assigned_agent_id`` (reserved contacts are few)."""
+        if not agent_ids or not campaign_ids:
+            return {}
+
+        def work(env):
+            env.cr.execute(
+                SQL(
+                    """
+                    SELECT k.id, k.campaign_id, k.phone_e164, k.attempt_count, k.tz, k.assigned_agent_id, dnc.listed
+                      FROM outbound_contact k %s
+                     WHERE k.assigned_agent_id = ANY(%s) AND k.campaign_id = ANY(%s) AND k.state = 'pending'
+                       AND (k.next_attempt_at IS NULL OR k.next_attempt_at <= %s)
+                  ORDER BY k.next_attempt_at NULLS FIRST, k.id
+                    """,
+                    DO_NOT_CALL,
+                    list(agent_ids),
+                    list(campaign_ids),
+                    naive(now),
+                )
+            )
+            reserved, banned = {}, []
+            for cid, campaign_id, e164, attempts, tz, agent_id, listed in env.cr.fetchall():
+                if listed:
+                    banned.append(cid)
+                    continue
+                contact = ContactView(cid, campaign_id, e164 or "", attempts, tz or None, agent_id)
+                reserved.setdefault(agent_id, []).append(contact)
+            self._mark_do_not_call(env, banned)
+            return reserved
+
+        return self._run(work, env)
+
+    def _mark_do_not_call(self, env, contact_ids):
+        """Due contacts whose number is on their company's do-not-call list: ``dnc``, never dialled."""
+        if not contact_ids:
+            return
+        env.cr.execute(
+            SQL(
+                """UPDATE outbound_contact
+                      SET state = 'dnc', write_date = now() AT TIME ZONE 'UTC', write_uid = %s
+                    WHERE id = ANY(%s) AND state = 'pending'
+                RETURNING campaign_id""",
+                SUPERUSER_ID,
+                contact_ids,
+            )
+        )
+        self.changes.campaigns.update(row[0] for row in env.cr.fetchall())
 
     def load_open_calls(self):
         """Calls of this server not ended: what a restarted host must reconcile."""
@@ -338,8 +429,10 @@ class DialerStore:
                         campaign_id=call.campaign_id.id,
                         contact_id=call.contact_id.id,
                         server_id=self.server_id,
-                        campaign_type=CampaignType(call.campaign_id.campaign_type),
+                        # A reserved call is dialled agent first whatever its campaign's type.
+                        campaign_type=CampaignType(call.dial_mode or call.campaign_id.campaign_type),
                         agent_id=call.agent_id.id or None,
+                        reserved=bool(call.agent_id) and call.contact_id.assigned_agent_id == call.agent_id,
                         state=CallState(call.state),
                         queued_at=utc(call.start_at),
                         originated_at=utc(call.start_at) if call.state != "queued" else None,
@@ -361,12 +454,14 @@ class DialerStore:
             contact.phone_e164 or "",
             contact.attempt_count,
             contact.tz or None,
+            contact.assigned_agent_id.id or None,
         )
 
     # -- writing what the engine decided -------------------------------------------------------
 
     def claim(self, orders, contacts, env=None):
-        """Lock the chosen contacts, mark them in progress and commit a queued call row for each.
+        """Lock the chosen contacts, mark them in progress and commit a queued call row for each;
+        each agent of an agent-first call is ringing with that call as their current call.
 
         Returns the orders whose contact this host got; a contact locked or already taken by
         another host is skipped, never dialled twice.
@@ -391,63 +486,74 @@ class DialerStore:
                 )
             )
             claimed = [by_contact[row[0]] for row in env.cr.fetchall()]
-            if claimed:
-                # Set-based: the ORM's create costs more than the whole rest of a dialling turn.
-                env.cr.execute(
-                    SQL(
-                        """
-                        INSERT INTO outbound_call (uuid, campaign_id, company_id, contact_id, agent_id, attempt_number,
-                                                   phone_e164, state, start_at, create_uid, write_uid, create_date,
-                                                   write_date)
-                        SELECT v.uuid, v.campaign_id, c.company_id, v.contact_id, v.agent_id, v.attempt, v.phone,
-                               'queued', v.start_at, %s, %s, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
-                          FROM (VALUES %s) AS v(uuid, campaign_id, contact_id, agent_id, attempt, phone, start_at)
-                          JOIN outbound_campaign c ON c.id = v.campaign_id
-                        """,
-                        SUPERUSER_ID,
-                        SUPERUSER_ID,
-                        SQL(", ").join(
-                            SQL(
-                                "(%s, %s::int, %s::int, %s::int, %s::int, %s, %s::timestamp)",
-                                order.call.uuid,
-                                order.call.campaign_id,
-                                order.call.contact_id,
-                                order.call.agent_id,
-                                contacts[order.call.contact_id].attempts + 1,
-                                contacts[order.call.contact_id].e164,
-                                naive(order.call.queued_at),
-                            )
-                            for order in claimed
-                        ),
-                    )
+            if not claimed:
+                return claimed
+            # Set-based: the ORM's create costs more than the whole rest of a dialling turn.
+            env.cr.execute(
+                SQL(
+                    """
+                    INSERT INTO outbound_call (uuid, campaign_id, company_id, contact_id, agent_id, attempt_number,
+                                               phone_e164, dial_mode, state, start_at, create_uid, write_uid,
+                                               create_date, write_date)
+                    SELECT v.uuid, v.campaign_id, c.company_id, v.contact_id, v.agent_id, v.attempt, v.phone,
+                           v.dial_mode, 'queued', v.start_at, %s, %s, now() AT TIME ZONE 'UTC',
+                           now() AT TIME ZONE 'UTC'
+                      FROM (VALUES %s) AS v(uuid, campaign_id, contact_id, agent_id, attempt, phone, dial_mode,
+                                            start_at)
+                      JOIN outbound_campaign c ON c.id = v.campaign_id
+                 RETURNING id, agent_id
+                    """,
+                    SUPERUSER_ID,
+                    SUPERUSER_ID,
+                    SQL(", ").join(
+                        SQL(
+                            "(%s, %s::int, %s::int, %s::int, %s::int, %s, %s, %s::timestamp)",
+                            order.call.uuid,
+                            order.call.campaign_id,
+                            order.call.contact_id,
+                            order.call.agent_id,
+                            contacts[order.call.contact_id].attempts + 1,
+                            contacts[order.call.contact_id].e164,
+                            order.call.campaign_type.value,
+                            naive(order.call.queued_at),
+                        )
+                        for order in claimed
+                    ),
                 )
-            agents = [order.call.agent_id for order in claimed if order.call.agent_id]
-            if agents:
-                self._set_agents(env, agents, "ringing")
+            )
+            self._ring_agents(env, {agent: call for call, agent in env.cr.fetchall() if agent})
+            self.changes.campaigns.update(order.call.campaign_id for order in claimed)
             return claimed
 
         return self._run(work, env)
 
-    def _set_agents(self, env, agent_ids, state, no_answer=False):
+    def _ring_agents(self, env, calls_by_agent):
+        """Agents being rung: ``ringing``, the call they are rung for as their current call (the
+        console pops its contact from now on)."""
+        if not calls_by_agent:
+            return
         env.cr.execute(
             SQL(
-                """UPDATE outbound_agent
-                      SET state = %s, pause_reason_id = CASE WHEN %s THEN (%s) END,
+                """UPDATE outbound_agent a
+                      SET state = 'ringing', current_call_id = v.call_id, wrap_up_until = NULL,
                           state_changed_at = now() AT TIME ZONE 'UTC'
-                    WHERE id = ANY(%s)""",
-                state,
-                no_answer,
-                NO_ANSWER_REASON,
-                list(agent_ids),
+                     FROM (VALUES %s) AS v(agent_id, call_id)
+                    WHERE a.id = v.agent_id""",
+                SQL(", ").join(
+                    SQL("(%s::int, %s::int)", agent, call) for agent, call in calls_by_agent.items()
+                ),
             )
         )
+        self.changes.agents.update(calls_by_agent)
 
     def connect_agent(self, call, env=None):
         """Client first: an agent is being rung for a customer waiting on hold."""
 
         def work(env):
-            env["outbound.call"].search([("uuid", "=", call.uuid)]).agent_id = call.agent_id
-            self._set_agents(env, [call.agent_id], "ringing")
+            record = env["outbound.call"].search([("uuid", "=", call.uuid)])
+            record.agent_id = call.agent_id
+            self._ring_agents(env, {call.agent_id: record.id})
+            self.changes.campaigns.add(call.campaign_id)
 
         self._run(work, env)
 
@@ -466,12 +572,14 @@ class DialerStore:
                     contact.write({"state": "cancelled"})
                 else:
                     contact.write({"next_attempt_at": naive(skip.next_attempt_at)})
+                self.changes.campaigns.add(contact.campaign_id.id)
 
         self._run(work, env)
 
-    def record_batch(self, progress, results, paused_agents=(), freed_agents=(), env=None):
+    def record_batch(self, progress, results, missed_agents=(), freed_agents=(), env=None):
         """One transaction for a turn of the loop: calls that moved on, calls that ended with
-        their contact's next step, agents to pause. Set-based: a busy turn stores hundreds."""
+        their contact's and their agent's next step, agents who missed a call, agents to free.
+        Set-based: a busy turn stores hundreds."""
 
         def work(env):
             cr = env.cr
@@ -496,32 +604,43 @@ class DialerStore:
                         ),
                     )
                 )
+                self.changes.campaigns.update(call.campaign_id for call in progress)
                 on_line = {
                     call.agent_id: call.uuid for call in progress if call.agent_id and call.agent_answered_at
                 }
                 if on_line:
+                    # An answered agent leg: on the call, and the count of calls missed in a row
+                    # starts again.
                     cr.execute(
                         SQL(
                             """UPDATE outbound_agent a
                                   SET state = 'on_call', state_changed_at = now() AT TIME ZONE 'UTC',
+                                      missed_call_count = 0,
                                       current_call_id = (SELECT id FROM outbound_call WHERE uuid = v.uuid)
                                  FROM (VALUES %s) AS v(agent_id, uuid)
-                                WHERE a.id = v.agent_id AND a.state = 'ringing'""",
+                                WHERE a.id = v.agent_id AND a.state = 'ringing'
+                            RETURNING a.id""",
                             SQL(", ").join(
                                 SQL("(%s::int, %s)", agent, uuid) for agent, uuid in on_line.items()
                             ),
                         )
                     )
+                    self.changes.agents.update(row[0] for row in cr.fetchall())
+            missed = set(missed_agents)
             if results:
-                self._store_results(cr, results)
-            if paused_agents:
-                self._set_agents(env, list(paused_agents), "paused", no_answer=True)
+                missed |= self._store_results(cr, results)
+            if missed:
+                self._record_misses(cr, missed)
             if freed_agents:
-                self._set_agents(env, list(freed_agents), "ready")
+                self._set_agents_next(
+                    cr, [agent_state.AgentNext(agent, agent_state.READY) for agent in freed_agents]
+                )
 
         self._run(work, env)
 
     def _store_results(self, cr, results):
+        """Ended calls: the call row, the contact's next step, the agent's next state. Returns the
+        agents who missed their call (their count decides, in :meth:`_record_misses`)."""
         cr.execute(
             SQL(
                 """UPDATE outbound_call c
@@ -551,7 +670,7 @@ class DialerStore:
                         round(result.talk_seconds or 0),
                         result.agent_id,
                     )
-                    for result, _decision, _pause in results
+                    for result, *_rest in results
                 ),
             )
         )
@@ -560,17 +679,21 @@ class DialerStore:
         stored = {uuid for (uuid,) in cr.fetchall()}
         results = [item for item in results if item[0].uuid in stored]
         if not results:
-            return
+            return set()
+        self.changes.campaigns.update(result.campaign_id for result, *_rest in results)
+        # A reserved call that reached the customer's number is the promised call made: the
+        # reservation ends with it. One the agent missed, or that dialled nothing, keeps it.
         cr.execute(
             SQL(
                 """UPDATE outbound_contact k
                       SET state = v.state, attempt_count = v.attempts, last_outcome = v.outcome,
-                          next_attempt_at = v.next_at, write_date = now() AT TIME ZONE 'UTC'
-                     FROM (VALUES %s) AS v(id, state, attempts, outcome, next_at)
+                          next_attempt_at = v.next_at, write_date = now() AT TIME ZONE 'UTC',
+                          assigned_agent_id = CASE WHEN v.release THEN NULL ELSE k.assigned_agent_id END
+                     FROM (VALUES %s) AS v(id, state, attempts, outcome, next_at, release)
                     WHERE k.id = v.id""",
                 SQL(", ").join(
                     SQL(
-                        "(%s::int, %s, %s::int, %s, %s::timestamp)",
+                        "(%s::int, %s, %s::int, %s, %s::timestamp, %s)",
                         decision.contact_id,
                         # Pending with no time left in the campaign's dates: it will not be called.
                         "cancelled"
@@ -579,30 +702,182 @@ class DialerStore:
                         decision.attempts,
                         decision.last_outcome.value,
                         naive(decision.next_attempt_at),
+                        result.reserved and result.customer_dialled,
                     )
-                    for _result, decision, _pause in results
+                    for result, decision, _next, _missed in results
                 ),
             )
         )
-        paused = [pause for _result, _decision, pause in results if pause]
-        freed = [result.agent_id for result, _decision, pause in results if result.agent_id and not pause]
-        if paused:
-            cr.execute(
+        self._set_agents_next(
+            cr, [agent_next for _result, _decision, agent_next, _missed in results if agent_next]
+        )
+        return {result.agent_id for result, _decision, _next, missed in results if missed and result.agent_id}
+
+    def _record_misses(self, cr, agent_ids):
+        """Agents who did not take the call they were rung for: one miss more each; the second
+        in a row pauses them with the reason "No answer" (``agent_state.after_miss``)."""
+        cr.execute(
+            SQL(
+                """SELECT id, missed_call_count FROM outbound_agent
+                    WHERE id = ANY(%s) AND state IN ('ringing', 'on_call') FOR UPDATE""",
+                list(agent_ids),
+            )
+        )
+        self._set_agents_next(
+            cr, [agent_state.after_miss(agent, count or 0) for agent, count in cr.fetchall()]
+        )
+
+    def _set_agents_next(self, cr, decisions):
+        """Agents leaving a call (ringing or on it) for their next state: ready, wrap-up (keeping
+        the call as their current call, for its disposition) or paused for not answering."""
+        if not decisions:
+            return
+        cr.execute(
+            SQL(
+                """UPDATE outbound_agent a
+                      SET state = v.state, wrap_up_until = v.until,
+                          missed_call_count = COALESCE(v.missed, a.missed_call_count),
+                          current_call_id = CASE WHEN v.keeps_call THEN a.current_call_id END,
+                          pause_reason_id = CASE WHEN v.state = 'paused' THEN (%s) END,
+                          state_changed_at = now() AT TIME ZONE 'UTC'
+                     FROM (VALUES %s) AS v(agent_id, state, until, missed, keeps_call)
+                    WHERE a.id = v.agent_id AND a.state IN ('ringing', 'on_call')
+                RETURNING a.id""",
+                NO_ANSWER_REASON,
+                SQL(", ").join(
+                    SQL(
+                        "(%s::int, %s, %s::timestamp, %s::int, %s)",
+                        decision.agent_id,
+                        decision.state,
+                        naive(decision.wrap_up_until),
+                        decision.missed_in_a_row,
+                        decision.keeps_call,
+                    )
+                    for decision in decisions
+                ),
+            )
+        )
+        self.changes.agents.update(row[0] for row in cr.fetchall())
+
+    def end_wrap_ups(self, now, env=None):
+        """Agents of this server's campaigns whose wrap-up is over: ready again."""
+
+        def work(env):
+            env.cr.execute(
                 SQL(
                     """UPDATE outbound_agent
-                          SET state = 'paused', pause_reason_id = (%s), current_call_id = NULL,
+                          SET state = 'ready', wrap_up_until = NULL, current_call_id = NULL,
                               state_changed_at = now() AT TIME ZONE 'UTC'
-                        WHERE id = ANY(%s)""",
-                    NO_ANSWER_REASON,
-                    paused,
+                        WHERE state = 'wrap_up' AND wrap_up_until <= %s
+                          AND id IN (SELECT r.agent_id FROM outbound_campaign_agent_rel r
+                                       JOIN outbound_campaign c ON c.id = r.campaign_id
+                                      WHERE c.dialer_server_id = %s)
+                    RETURNING id""",
+                    naive(now),
+                    self.server_id,
                 )
             )
-        if freed:
-            cr.execute(
+            self.changes.agents.update(row[0] for row in env.cr.fetchall())
+
+        self._run(work, env)
+
+    def record_device_states(self, states, env=None):
+        """Store the phone state of the agents whose device is in ``states`` (``{device: state}``),
+        only where it changed. Agents are few: matched in Python through ``device_of``. Not an
+        agent state change: the consoles are not told (a call rings them anyway)."""
+        if not states:
+            return
+
+        def work(env):
+            env.cr.execute(SQL("SELECT id, channel FROM outbound_agent WHERE active"))
+            values = [
+                (agent_id, states[device_of(channel)])
+                for agent_id, channel in env.cr.fetchall()
+                if channel and device_of(channel) in states
+            ]
+            if not values:
+                return
+            env.cr.execute(
                 SQL(
-                    """UPDATE outbound_agent
-                          SET state = 'ready', current_call_id = NULL, state_changed_at = now() AT TIME ZONE 'UTC'
-                        WHERE id = ANY(%s) AND state IN ('ringing', 'on_call')""",
-                    freed,
+                    """UPDATE outbound_agent a SET device_state = v.state
+                         FROM (VALUES %s) AS v(agent_id, state)
+                        WHERE a.id = v.agent_id AND a.device_state IS DISTINCT FROM v.state""",
+                    SQL(", ").join(SQL("(%s::int, %s)", agent_id, state) for agent_id, state in values),
                 )
             )
+
+        self._run(work, env)
+
+    def write_statuses(self, statuses, now, env=None):
+        """Write on the campaigns the dialing statuses given (``{campaign_id: (CampaignStatus,
+        until)}``), stamped ``now``, where they differ from what is stored."""
+        if not statuses:
+            return
+
+        def work(env):
+            env.cr.execute(
+                SQL(
+                    """UPDATE outbound_campaign c
+                          SET dialing_status = v.reason, dialing_status_until = v.until,
+                              dial_ratio = v.ratio, dialing_status_at = %s
+                         FROM (VALUES %s) AS v(id, reason, until, ratio)
+                        WHERE c.id = v.id
+                          AND (c.dialing_status, c.dialing_status_until, c.dial_ratio)
+                              IS DISTINCT FROM (v.reason, v.until, v.ratio)
+                    RETURNING c.id""",
+                    naive(now),
+                    SQL(", ").join(
+                        SQL(
+                            "(%s::int, %s, %s::timestamp, %s::float)",
+                            campaign_id,
+                            status.reason,
+                            naive(until),
+                            status.dial_ratio,
+                        )
+                        for campaign_id, (status, until) in statuses.items()
+                    ),
+                )
+            )
+            self.changes.campaigns.update(row[0] for row in env.cr.fetchall())
+
+        self._run(work, env)
+
+    def next_due(self, campaign_ids, now, env=None):
+        """Per campaign, when its next pending contact falls due after ``now`` (one index-served
+        query each: ``outbound_contact_due_index``); campaigns with none are left out."""
+
+        def work(env):
+            due = {}
+            for campaign_id in campaign_ids:
+                env.cr.execute(
+                    SQL(
+                        """SELECT next_attempt_at FROM outbound_contact
+                            WHERE campaign_id = %s AND state = 'pending' AND next_attempt_at > %s
+                         ORDER BY campaign_id, next_attempt_at NULLS FIRST, id
+                            LIMIT 1""",
+                        campaign_id,
+                        naive(now),
+                    )
+                )
+                row = env.cr.fetchone()
+                if row:
+                    due[campaign_id] = utc(row[0])
+            return due
+
+        return self._run(work, env) if campaign_ids else {}
+
+    def campaigns_of_agents(self, agent_ids, env=None):
+        """The campaigns the agents ``agent_ids`` serve."""
+        if not agent_ids:
+            return set()
+
+        def work(env):
+            env.cr.execute(
+                SQL(
+                    "SELECT DISTINCT campaign_id FROM outbound_campaign_agent_rel WHERE agent_id = ANY(%s)",
+                    list(agent_ids),
+                )
+            )
+            return {row[0] for row in env.cr.fetchall()}
+
+        return self._run(work, env)

@@ -50,6 +50,12 @@ class OutboundCall(models.Model):
         required=True,
         index=True,
     )
+    dial_mode = fields.Selection(
+        [("agent_first", "Agent first"), ("client_first", "Client first")],
+        readonly=True,
+        help="How the call was dialled: its campaign's type, except a contact reserved for an agent "
+        "(a call back, a previewed contact), always called agent first.",
+    )
     outcome = fields.Selection(CALL_OUTCOMES, index=True)
     originate_reason = fields.Char(help="Reason of Asterisk's OriginateResponse, as sent.")
     hangup_cause = fields.Char(help="Q.850 hangup cause, as Asterisk sent it.")

@@ -7,9 +7,12 @@ an asyncio loop in the test's thread.
 """
 
 import asyncio
+import json
 import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
+
+from odoo.addons.bus.models.bus import channel_with_db, json_dump
 
 from pbxsim import Scenario, run_in_thread
 
@@ -30,6 +33,21 @@ class DialerCase(OutboundCampaignCase):
         cls.agent.state = "ready"
         cls.other_agent.state = "ready"
         cls.server.write({"username": "dialer", "secret": "dialer-secret", "max_calls_per_second": 50})
+
+    @classmethod
+    def create_campaign(cls, name, agents=None, phones=(), server=True, **values):
+        # Simulated calls last a fraction of a second: no wrap-up after them unless a test asks.
+        return super().create_campaign(name, agents, phones, server, **{"wrap_up_time": 0, **values})
+
+    def bus_payloads(self, notification_type, target):
+        """Payloads of the bus notifications of ``notification_type`` written for ``target`` (a
+        record whose channel it is), oldest first."""
+        channel = json_dump(channel_with_db(self.env.cr.dbname, target))
+        messages = [
+            json.loads(row.message)
+            for row in self.env["bus.bus"].sudo().search([("channel", "=", channel)], order="id")
+        ]
+        return [message["payload"] for message in messages if message["type"] == notification_type]
 
     def frozen_clock(self, start=TUESDAY_10AM):
         """Time that starts at ``start`` and runs at the wall clock's pace."""

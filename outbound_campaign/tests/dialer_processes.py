@@ -63,6 +63,8 @@ class CommittedWorld:
                     "sat": True,
                     "sun": True,
                     "max_attempts": 1,
+                    # Simulated calls take milliseconds: agents are ready again at once after each.
+                    "wrap_up_time": 0,
                 }
             )
             self.campaign_id = campaign.id

@@ -192,6 +192,22 @@ def test_agent_first_outcome_and_astdb_helpers():
     assert record.startswith("dialstatus=ANSWER;") and deleted and missing is None
 
 
+def test_device_state_list_then_live_changes():
+    async def scenario():
+        sim, client = await started(busy_devices=frozenset({"PJSIP/1001"}))
+        changes = asyncio.Queue()
+        client.on_event("DeviceStateChange", changes.put_nowait)
+        listed = await client.device_state_list()
+        sim.outside_call("PJSIP/1001", up=False)
+        change = await asyncio.wait_for(changes.get(), 5)
+        await stopped(sim, client)
+        return listed, change
+
+    listed, change = run(scenario())
+    assert [(item["Device"], item["State"]) for item in listed] == [("PJSIP/1001", "INUSE")]
+    assert (change.device, change.state) == ("PJSIP/1001", "NOT_INUSE"), "the list items are not events"
+
+
 def test_refused_originate_raises_action_error():
     async def scenario():
         sim = PbxSimulator(Scenario(time_scale=0.002), USERS)

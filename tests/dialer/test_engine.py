@@ -322,6 +322,83 @@ def test_statuses_explain_why_nothing_is_dialled():
     assert nobody.statuses[7].reason == "no_agent_ready"
 
 
+def test_a_reserved_contact_is_called_with_its_agent_agent_first_even_in_client_first():
+    client = campaign(type=CLIENT_FIRST)
+    promised = contact(5, "+33123450005", assigned_agent_id=2)
+    due = {7: [contact(1), contact(2)]}
+    decided = plan(
+        T0,
+        server(),
+        [client],
+        [agent(1, idle_minutes=9), agent(2)],
+        [],
+        due,
+        TokenBucket(5),
+        uuids(),
+        0,
+        {2: [promised]},
+    )
+    first, *others = decided.originates
+    assert (first.call.contact_id, first.call.agent_id, first.call.reserved) == (5, 2, True)
+    assert first.call.campaign_type is AGENT_FIRST, "the call is folded as the agent-first call it is"
+    assert (first.channel, first.context) == ("PJSIP/1002", "oc-agent-first")
+    assert first.to_ami_headers()["Variable"].startswith(f"OC_CALL_UUID={first.call.uuid},OC_CAMPAIGN_ID=7,")
+    # Agent 2 is taken by their promised call; client first paces for the one agent left.
+    assert [(o.call.contact_id, o.call.agent_id, o.call.campaign_type) for o in others] == [
+        (1, None, CLIENT_FIRST)
+    ]
+
+
+def test_a_reserved_contact_is_never_dialled_without_its_agent():
+    promised = contact(5, assigned_agent_id=2)
+    decided = plan(
+        T0, server(), [campaign()], [agent(1)], [], {7: [promised, contact(1)]}, TokenBucket(5), uuids()
+    )
+    assert [o.call.contact_id for o in decided.originates] == [1]
+    nobody = plan(T0, server(), [campaign()], [agent(1)], [], {}, TokenBucket(5), uuids(), 0, {2: [promised]})
+    assert nobody.originates == ()
+
+
+def test_reserved_calls_come_after_waiting_customers_and_within_the_servers_capacity():
+    waiting = call(
+        campaign_type=CLIENT_FIRST, state=CallState.ANSWERED, contact_id=99, customer_channel="Local/s@x-1;1"
+    )
+    reserved = {1: [contact(5, assigned_agent_id=1)], 2: [contact(6, assigned_agent_id=2)]}
+    client = campaign(type=CLIENT_FIRST)
+    agents = [agent(1, idle_minutes=9), agent(2)]
+    decided = plan(
+        T0, server(max_channels=2), [client], agents, [waiting], {}, TokenBucket(5), uuids(), 0, reserved
+    )
+    assert [c.call.agent_id for c in decided.connects] == [1], "the customer on hold first"
+    assert [(o.call.contact_id, o.call.agent_id) for o in decided.originates] == [(6, 2)]
+    full = plan(
+        T0, server(max_channels=1), [client], agents, [waiting], {}, TokenBucket(5), uuids(), 0, reserved
+    )
+    assert full.originates == ()
+
+
+def test_a_preview_campaign_dials_only_what_its_agents_reserved():
+    preview = campaign(preview=True)
+    due = {7: [contact(1), contact(2)]}
+    idle = plan(T0, server(), [preview], [agent(1)], [], due, TokenBucket(5), uuids())
+    assert idle.originates == ()
+    assert idle.statuses[7].reason == "preview"
+    chosen = plan(
+        T0,
+        server(),
+        [preview],
+        [agent(1)],
+        [],
+        due,
+        TokenBucket(5),
+        uuids(),
+        0,
+        {1: [contact(2, assigned_agent_id=1)]},
+    )
+    assert [(o.call.contact_id, o.call.reserved) for o in chosen.originates] == [(2, True)]
+    assert chosen.statuses[7].reason == "dialing"
+
+
 def test_client_first_overdials_by_the_observed_answer_rate():
     stats = PacingStats(dialed=200, answered=80, abandoned=0)  # 40 % → 2.5
     client = campaign(type=CLIENT_FIRST, stats=stats)
@@ -348,6 +425,18 @@ def test_client_first_waits_while_calls_in_flight_cover_the_ready_agents():
         T0, server(), [client], [agent(1), agent(2)], ringing, {7: [contact(5)]}, TokenBucket(5), uuids()
     )
     assert decided.originates == ()
+    assert decided.statuses[7].reason == "paced"
+
+
+def test_a_customer_answered_before_it_waits_on_hold_counts_as_not_yet_connected():
+    """Between the answer and ``OcWaiting`` (the hold message plays) the customer has no channel
+    to send an agent to yet, but it will need one: no new call is placed for that agent."""
+    hearing_the_message = call(campaign_type=CLIENT_FIRST, state=CallState.ANSWERED, contact_id=90)
+    client = campaign(type=CLIENT_FIRST)
+    decided = plan(
+        T0, server(), [client], [agent(1)], [hearing_the_message], {7: [contact(5)]}, TokenBucket(5), uuids()
+    )
+    assert decided.originates == () and decided.connects == ()
     assert decided.statuses[7].reason == "paced"
 
 

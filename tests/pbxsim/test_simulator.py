@@ -798,3 +798,118 @@ def test_client_first_local_dial_answered_runs_oc_client_first_on_the_first_half
     assert end["Connected"] and end["Abandoned"] == "0" and main.startswith("dialstatus=ANSWER;")
     fields = dict(item.split("=", 1) for item in dial.split(";"))
     assert fields["dialstatus"] == "ANSWER" and int(fields["answered"]) <= int(fields["ended"])
+
+
+# --- agents' phones: device state -----------------------------------------------------------------
+
+
+def device_events(data: bytes) -> list[tuple[str, str]]:
+    return [(b["Device"], b["State"]) for b in blocks(data) if b.get("Event") == "DeviceStateChange"]
+
+
+def test_an_agent_first_call_moves_the_agents_device_and_the_list_shows_it():
+    uuid = "c0ffee00-0000-4000-8000-0000000000d1"
+
+    async def scenario():
+        sim = await simulator(overrides={"+33102020202": "answer"})
+        try:
+            wire = await Wire.open(sim, login=None)
+            await wire.action("Action: Login\r\nUsername: dialer\r\nSecret: dialer-secret\r\nActionID: l")
+            await wire.until(lambda data: b"Authentication accepted" in data)
+            await wire.action(originate_agent_first(uuid))
+            await wire.event("UserEvent", UserEvent="OcCallEnd")
+            await wire.event("DeviceStateChange", Device="PJSIP/1001", State="NOT_INUSE")
+            live = wire.take()
+            await wire.action("Action: DeviceStateList\r\nActionID: ds-1")
+            await wire.event("DeviceStateListComplete")
+            return live, wire.take()
+        finally:
+            await sim.stop()
+
+    live, listed = run(scenario())
+    # Least privilege is enough: DeviceStateChange is a ``call`` event.
+    assert [state for device, state in device_events(live) if device == "PJSIP/1001"] == [
+        "NOT_INUSE",
+        "RINGING",
+        "INUSE",
+        "NOT_INUSE",
+    ]
+    assert {device for device, _state in device_events(live)} == {"PJSIP/1001"}, "customers are not tracked"
+    events = blocks(live)
+    ringing = next(i for i, b in enumerate(events) if b.get("State") == "RINGING")
+    newstate = next(
+        i for i, b in enumerate(events) if b.get("Event") == "Newstate" and b.get("Uniqueid") == uuid
+    )
+    hangup = next(i for i, b in enumerate(events) if b.get("Event") == "Hangup" and b.get("Uniqueid") == uuid)
+    freed = max(i for i, b in enumerate(events) if b.get("State") == "NOT_INUSE")
+    assert newstate < ringing and hangup < freed, "the device follows its channel's events"
+    assert (
+        b"Event: DeviceStateChange\r\nActionID: ds-1\r\nDevice: PJSIP/1001\r\nState: NOT_INUSE\r\n\r\n"
+        b"Event: DeviceStateListComplete\r\nActionID: ds-1\r\nEventList: Complete\r\nListItems: 1\r\n\r\n"
+    ) in listed
+
+
+def test_a_call_the_dialer_did_not_place_makes_the_phone_busy_until_it_ends():
+    uuid = "c0ffee00-0000-4000-8000-0000000000d2"
+
+    async def scenario():
+        sim = await simulator()
+        try:
+            wire = await Wire.open(sim)
+            sim.outside_call("PJSIP/1001")
+            busy = await wire.event("DeviceStateChange", Device="PJSIP/1001")
+            await wire.action(originate_agent_first(uuid))
+            response = await wire.event("OriginateResponse")
+            await sim.wait_idle()
+            sim.outside_call("PJSIP/1001", up=False)
+            free = await wire.event("DeviceStateChange", Device="PJSIP/1001", State="NOT_INUSE")
+            return busy, response, free, [c.dial_outcome for c in sim.calls]
+        finally:
+            await sim.stop()
+
+    busy, response, free, dialled = run(scenario())
+    assert busy["State"] == "INUSE"
+    assert (response["Response"], response["Reason"]) == ("Failure", "5"), "the phone answers busy"
+    assert free["State"] == "NOT_INUSE"
+    assert dialled == [""], "the customer was never dialled"
+
+
+def test_an_unregistered_phone_is_unavailable_and_cannot_be_called():
+    async def scenario():
+        sim = await simulator(unregistered_devices=frozenset({"PJSIP/1001"}))
+        try:
+            wire = await Wire.open(sim)
+            await wire.action("Action: DeviceStateList\r\nActionID: ds-2")
+            await wire.event("DeviceStateListComplete")
+            listed = device_events(wire.take())
+            await wire.action(originate_agent_first("c0ffee00-0000-4000-8000-0000000000d3"))
+            response = await wire.event("OriginateResponse")
+            sim.register_device("PJSIP/1001")
+            registered = await wire.event("DeviceStateChange", Device="PJSIP/1001")
+            return listed, response, registered, sim.channels
+        finally:
+            await sim.stop()
+
+    listed, response, registered, channels = run(scenario())
+    assert listed == [("PJSIP/1001", "UNAVAILABLE")]
+    assert (response["Response"], response["Reason"], response["Uniqueid"]) == ("Failure", "0", "<unknown>")
+    assert registered["State"] == "NOT_INUSE"
+    assert channels == []
+
+
+def test_device_state_changes_are_call_events():
+    async def scenario():
+        sim = PbxSimulator(Scenario(**FAST), {"user-only": AmiUser.from_spec("s", read="user", write="call")})
+        await sim.start()
+        try:
+            wire = await Wire.open(sim, login=None)
+            await wire.action("Action: Login\r\nUsername: user-only\r\nSecret: s")
+            await wire.until(lambda data: b"Authentication accepted" in data)
+            sim.outside_call("PJSIP/1001")
+            await wire.action("Action: Ping\r\nActionID: p")
+            await wire.until(lambda data: b"Pong" in data)
+            return wire.take()
+        finally:
+            await sim.stop()
+
+    assert b"DeviceStateChange" not in run(scenario())

@@ -1,0 +1,37 @@
+"""How often a dialer host tells the managers' dashboards that campaigns changed.
+
+A busy host changes calls many times a second; a dashboard needs to hear of it within a second or
+two, not at every change. The campaigns changed are gathered and sent together at most every
+``interval`` seconds; a host turns at least every quarter of a second, so a change is sent within
+``interval`` plus one turn (under a second at the default half second).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+#: Least time between two dashboard notifications of one host (seconds).
+DASHBOARD_INTERVAL = 0.5
+
+
+class DashboardNotices:
+    """Campaigns whose dashboard figures changed, to send at most every ``interval`` seconds
+    (``now`` is any monotonic clock, in seconds)."""
+
+    def __init__(self, interval: float = DASHBOARD_INTERVAL) -> None:
+        self.interval = interval
+        self.pending: set[int] = set()
+        self._sent_at = -math.inf
+
+    def add(self, campaign_ids: Iterable[int]) -> None:
+        self.pending |= set(campaign_ids)
+
+    def due(self, now: float) -> bool:
+        """Something to send, and the last sending is ``interval`` old."""
+        return bool(self.pending) and now - self._sent_at >= self.interval
+
+    def take(self, now: float) -> set[int]:
+        """The campaigns to send now; they are sent as of ``now``."""
+        campaign_ids, self.pending, self._sent_at = self.pending, set(), now
+        return campaign_ids

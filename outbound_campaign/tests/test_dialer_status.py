@@ -1,0 +1,83 @@
+"""What the dialer host tells: the do-not-call list at dial time, the campaigns' dialing status,
+the live notifications of the managers' dashboards."""
+
+from datetime import datetime, timedelta, timezone
+
+from odoo.tests import tagged
+
+from .dialer_common import TUESDAY_10AM, DialerCase
+
+BANNED, ALLOWED = "+442079460531", "+442079460532"
+
+
+@tagged("post_install", "-at_install")
+class TestDialerStatus(DialerCase):
+    def test_a_do_not_call_number_is_never_dialled(self):
+        campaign = self.create_campaign("DNC", agents=self.agent, phones=[BANNED, ALLOWED])
+        campaign.action_run_now()
+        # Listed behind the ORM's back (as another process would): only the dialer's check stops it.
+        self.env.flush_all()
+        self.env.cr.execute(
+            "INSERT INTO outbound_do_not_call (company_id, phone_e164, source) VALUES (%s, %s, 'manual')",
+            (self.company.id, BANNED),
+        )
+        banned = campaign.contact_ids.filtered(lambda c: c.phone_e164 == BANNED)
+        sim = self.run_dialer(lambda: self.settled(campaign))
+        self.assertEqual(banned.state, "dnc")
+        self.assertFalse(banned.call_ids)
+        dialled = [o.get("Variable") for o in sim.actions("Originate")]
+        self.assertEqual(len(dialled), 1)
+        self.assertNotIn(BANNED, dialled[0])
+        self.assertIn(ALLOWED, dialled[0])
+
+    def test_dialing_statuses_are_written(self):
+        later = TUESDAY_10AM + timedelta(minutes=30)
+        waiting = self.create_campaign("Later", agents=self.agent, phones=[ALLOWED])
+        waiting.contact_ids.next_attempt_at = later.replace(tzinfo=None)
+        Agent = self.env["outbound.agent"]
+        away = Agent.create({"user_id": self.manager.id, "channel": "PJSIP/2099", "state": "paused"})
+        unstaffed = self.create_campaign("Unstaffed", agents=away, phones=[BANNED])
+        (waiting | unstaffed).action_run_now()
+        self.run_dialer(lambda: waiting.dialing_status and unstaffed.dialing_status)
+        self.assertEqual(
+            (waiting.dialing_status, waiting.dialing_status_until),
+            ("no_contact_due", later.replace(tzinfo=None)),
+        )
+        self.assertEqual(
+            (unstaffed.dialing_status, unstaffed.dialing_status_until), ("no_agent_ready", False)
+        )
+        self.assertEqual(unstaffed.dial_ratio, 1.0)
+        self.assertTrue(unstaffed.dialing_status_at)
+
+    def test_dialing_status_outside_the_window_says_when_it_opens(self):
+        campaign = self.create_campaign(
+            "Window",
+            agents=self.agent,
+            phones=[ALLOWED],
+            use_time_window=True,
+            time_start=9.0,
+            time_end=18.0,
+            tz="Europe/London",
+        )
+        campaign.action_run_now()
+        early = datetime(2026, 3, 10, 7, 0, tzinfo=timezone.utc)
+        self.run_dialer(lambda: campaign.dialing_status, clock=self.frozen_clock(early))
+        self.assertEqual(campaign.dialing_status, "outside_hours")
+        self.assertEqual(campaign.dialing_status_until, datetime(2026, 3, 10, 9, 0))
+
+    def test_a_turn_notifies_the_managers_and_the_agents(self):
+        campaign = self.create_campaign(
+            "Live", agents=self.agent | self.other_agent, phones=[BANNED, ALLOWED]
+        )
+        campaign.action_run_now()
+        self.env["bus.bus"].sudo().search([]).unlink()  # only what the dialer host sends
+        self.run_dialer(lambda: self.settled(campaign) and campaign.dialing_status == "no_contact_due")
+        self.assertFalse(campaign.dialing_status_until, "nothing left to call")
+        managers = self.env.ref("outbound_campaign.group_outbound_manager")
+        notices = self.bus_payloads("outbound_campaign/dashboard", managers)
+        self.assertTrue(notices)
+        self.assertTrue(all(campaign.id in notice["campaign_ids"] for notice in notices))
+        self.assertIn(
+            {"agent_id": self.agent.id, "state": "ringing"},
+            self.bus_payloads("outbound_campaign/agent", self.agent.user_id.partner_id),
+        )
