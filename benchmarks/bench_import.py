@@ -5,7 +5,8 @@ Run by ``make bench`` (scripts/bench.sh) against a throwaway database:
 - rows/s of the wizard's import (``action_import``, run synchronously) of a 200,000-row file;
 - the ratio to the limit measured in the same run: a PostgreSQL COPY of the same prepared rows into
   the same table, plus a bare one-core loop normalising the file's numbers with phonenumbers
-  (no cache) — goal: at most 1.5x;
+  (no cache) — goal: at most 1.5x. The import and the limit are measured in turns (``--repeat``,
+  3 by default), each turn printed; the ratios use the best of each;
 - the ratio to Odoo's generic ``load()`` on a 20,000-row sample — goal: at least 25x faster;
 - the peak memory of the process (goal: under 1 GB).
 Nothing is committed: the transaction is rolled back at the end.
@@ -20,6 +21,7 @@ import resource
 import time
 
 import phonenumbers
+from psycopg2 import sql
 
 import odoo
 from odoo.tools import config
@@ -92,70 +94,77 @@ def peak_memory_mb():
     return own, children
 
 
-def bench(env, row_count, load_count):
-    from odoo.addons.outbound_campaign.importer import sql_copy  # the addons path is set in main()
-
-    env["ir.config_parameter"].sudo().set_param("outbound_campaign.import_background_rows", row_count * 2)
-    manager = env.ref("base.user_admin")
-    uk = env.ref("base.uk")
-    Campaign = env["outbound.campaign"].with_user(manager)
-    campaign = Campaign.create({"name": "Bench import", "country_id": uk.id})
-    rows = make_rows(row_count)
-    data = to_csv(rows)
-    print(f"import: {row_count} rows, {len(data) / 1e6:.1f} MB CSV")
-
+def timed_import(env, manager, campaign, data):
+    """(seconds of ``action_import``, the wizard) for ``data`` imported into ``campaign``."""
     wizard = (
         env["outbound.contact.import"]
         .with_user(manager)
         .create({"campaign_id": campaign.id, "file": base64.b64encode(data), "filename": "bench.csv"})
     )
-    start = time.perf_counter()
     wizard.action_parse()
-    parse_time = time.perf_counter() - start
+    # Stored now, as the web client's "Next" does: the upload (14 MB) is not part of the import.
+    env.flush_all()
     start = time.perf_counter()
     wizard.action_import()
-    import_time = time.perf_counter() - start
-    rate = row_count / import_time
-    print(
-        f"import: {import_time:.2f} s = {rate:,.0f} rows/s (+ {parse_time:.2f} s for the mapping step): "
-        f"{wizard.imported_count} imported, {wizard.duplicate_count} duplicates, "
-        f"{wizard.invalid_count} invalid, {wizard.skipped_count} skipped"
-    )
+    return time.perf_counter() - start, wizard
 
-    # The limit: COPY of the same prepared rows into the same table + a bare normalisation loop.
+
+def timed_limit(env, wizard, limit_campaign, numbers):
+    """(seconds of the COPY, seconds of the bare loop): the COPY of the rows ``wizard`` imported
+    (the columns it writes, new ids) into ``limit_campaign``, the loop over ``numbers``."""
+    from odoo.addons.outbound_campaign.importer import sql_copy  # the addons path is set in main()
+
     cr = env.cr
-    columns = [
-        "campaign_id",
-        "company_id",
-        "firstname",
-        "lastname",
-        "enterprise",
-        "phone",
-        "phone_e164",
-        "address",
-        "state",
-        "attempt_count",
-        "create_uid",
-        "create_date",
-        "write_uid",
-        "write_date",
-    ]
-    limit_campaign = Campaign.create({"name": "Bench limit", "country_id": uk.id})
+    columns = [name for name in wizard._copy_format().columns if name != "id"]
+    # As text, as COPY reads it back (timestamps, JSON).
     cr.execute(
-        f"SELECT {', '.join(columns)} FROM outbound_contact WHERE campaign_id = %s",
-        (campaign.id,),
+        sql.SQL("SELECT {} FROM outbound_contact WHERE campaign_id = %s").format(
+            sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(name)) for name in columns)
+        ),
+        (wizard.campaign_id.id,),
     )
-    prepared = [(limit_campaign.id, *row[1:]) for row in cr.fetchall()]
+    campaign_index = columns.index("campaign_id")
+    prepared = [
+        (*row[:campaign_index], limit_campaign.id, *row[campaign_index + 1 :]) for row in cr.fetchall()
+    ]
     start = time.perf_counter()
     sql_copy.copy_rows(cr, "outbound_contact", columns, prepared)
     copy_time = time.perf_counter() - start
     del prepared
-    loop_time = bare_normalisation([row[3] for row in rows], "GB")
-    limit = copy_time + loop_time
+    return copy_time, bare_normalisation(numbers, "GB")
+
+
+def bench(env, row_count, load_count, repeat):
+    env["ir.config_parameter"].sudo().set_param("outbound_campaign.import_background_rows", row_count * 2)
+    manager = env.ref("base.user_admin")
+    uk = env.ref("base.uk")
+    Campaign = env["outbound.campaign"].with_user(manager)
+    rows = make_rows(row_count)
+    data = to_csv(rows)
+    numbers = [row[3] for row in rows]
+    print(f"import: {row_count} rows, {len(data) / 1e6:.1f} MB CSV")
+
+    # The import and its limit, in turns: on a shared machine, the best of each is the closest to
+    # what the code costs (other processes only ever add time).
+    imports, limits = [], []
+    for attempt in range(1, repeat + 1):
+        campaign = Campaign.create({"name": f"Bench import {attempt}", "country_id": uk.id})
+        import_time, wizard = timed_import(env, manager, campaign, data)
+        imports.append(import_time)
+        limit_campaign = Campaign.create({"name": f"Bench limit {attempt}", "country_id": uk.id})
+        copy_time, loop_time = timed_limit(env, wizard, limit_campaign, numbers)
+        limits.append(copy_time + loop_time)
+        print(
+            f"  turn {attempt}: import {import_time:.2f} s ({wizard.imported_count} imported, "
+            f"{wizard.duplicate_count} duplicates, {wizard.invalid_count} invalid, "
+            f"{wizard.skipped_count} skipped); limit: COPY {copy_time:.2f} s + bare phonenumbers loop "
+            f"{loop_time:.2f} s (one core) = {copy_time + loop_time:.2f} s"
+        )
+    import_time, limit = min(imports), min(limits)
+    rate = row_count / import_time
+    print(f"import: {import_time:.2f} s = {rate:,.0f} rows/s (best of {repeat})")
     print(
-        f"limit: COPY {copy_time:.2f} s + bare phonenumbers loop {loop_time:.2f} s (one core) "
-        f"= {limit:.2f} s; "
-        f"import / limit = {import_time / limit:.2f}x (goal <= 1.5x)"
+        f"limit: {limit:.2f} s (best of {repeat}); import / limit = {import_time / limit:.2f}x (goal <= 1.5x)"
     )
 
     # Odoo's generic load() on a sample.
@@ -173,7 +182,10 @@ def bench(env, row_count, load_count):
         f"import is {rate / load_rate:.1f}x faster (goal >= 25x)"
     )
     own, children = peak_memory_mb()
-    print(f"peak memory: {own:.0f} MB (this process), {children:.0f} MB (largest worker); goal < 1024 MB")
+    print(
+        f"peak memory: {own:.0f} MB (this process; goal < 1024 MB); child processes: {children:.0f} MB at most "
+        "(a child is counted from its fork, a copy of this process, before it runs a phone worker)"
+    )
 
 
 def main():
@@ -182,6 +194,7 @@ def main():
     parser.add_argument("-d", "--database", required=True)
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--load-rows", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=3, help="turns of the import and its limit")
     args = parser.parse_args()
     config.parse_config(["-c", args.config, "-d", args.database])
     odoo.modules.module.initialize_sys_path()
@@ -189,7 +202,7 @@ def main():
     with registry.cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
         try:
-            bench(env, args.rows, args.load_rows)
+            bench(env, args.rows, args.load_rows, args.repeat)
         finally:
             cr.rollback()
 

@@ -1,13 +1,18 @@
-"""Phone numbers to E.164 with Odoo's ``phone_validation``, each distinct number once, on two cores.
+"""Phone numbers of an import to E.164, batch by batch, ahead of their use, on every core.
 
-Normalisation dominates an import (phone_parse: ~170 µs a number here), so: numbers repeated in
-the file are parsed once, and large sets are shared between this process and a child process
-(``phone_worker.py``) that pulls chunks from the same queue, so both cores stay busy whatever
-their speed. The child is a fresh interpreter, not a fork: an Odoo server has threads, locks and
-database sockets a forked child must not inherit.
+Normalisation dominates an import (~50 µs a parse here), so: each distinct notation is parsed once
+(``notation_key``), once where one parse is enough (``e164.parse_once``), and big imports share the
+work among child processes (``phone_worker.py``, one a core) fed from one queue, while this process
+inserts the batches already normalised. The children are fresh interpreters, not forks: an Odoo
+server has threads, locks and database sockets a forked child must not inherit.
+What one parse does not settle (invalid numbers, a few countries) goes to Odoo's ``phone_parse`` in
+this process, for Odoo's result and its reason in the user's language.
 """
 
+import collections
 import contextlib
+import importlib
+import itertools
 import logging
 import os
 import queue
@@ -20,7 +25,10 @@ import phonenumbers
 
 from odoo.exceptions import UserError
 
+from odoo.addons.phone_validation.lib import phonenumbers_patch
 from odoo.addons.phone_validation.tools import phone_validation
+
+from . import e164
 
 _logger = logging.getLogger(__name__)
 
@@ -28,57 +36,22 @@ _logger = logging.getLogger(__name__)
 PLAIN_NOTATION = re.compile(r"^\+?[\d\s().-]+$")
 NOT_DIGIT = re.compile(r"\D")
 WORKER = os.path.join(os.path.dirname(__file__), "phone_worker.py")
-CHUNK = 2000
-# Below this many distinct numbers, starting a child costs more than it saves.
+TASK_SIZE = 2000
+# Below this many numbers, starting child processes costs more than it saves.
 PARALLEL_MIN = 20000
+MAX_WORKERS = 4
 
 
-def normalise(number, country_code):
-    """``(e164, None)`` or ``(None, reason)``."""
+def _settle(number, once, country_code):
+    """``(e164, None)`` or ``(None, reason)``, as Odoo's ``phone_parse`` reads ``number``, given
+    ``once``, the E.164 form one parse found, if any."""
+    if once:
+        return once, None
     try:
         parsed = phone_validation.phone_parse(number, country_code)
     except UserError as error:
         return None, " ".join(str(error).split())
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), None
-
-
-def _normalise_chunk(numbers, country_code):
-    return [normalise(number, country_code) for number in numbers]
-
-
-def _child_loop(process, chunks, results):
-    """Feed chunks from the shared queue to the child and collect its answers (runs in a thread,
-    blocked on pipes most of the time, so it barely competes with the main thread for the GIL)."""
-    try:
-        while True:
-            try:
-                index, numbers = chunks.get_nowait()
-            except queue.Empty:
-                return
-            process.stdin.write(f"{len(numbers)}\n" + "".join(number + "\n" for number in numbers))
-            process.stdin.flush()
-            answers = [process.stdout.readline().rstrip("\n") for _number in numbers]
-            if not all(answers):
-                raise RuntimeError("the phone normalisation worker stopped")
-            results[index] = [
-                (None, answer[1:]) if answer.startswith("!") else (answer, None) for answer in answers
-            ]
-    except (OSError, RuntimeError, ValueError) as error:
-        _logger.warning("Phone normalisation worker failed (%s): this process does its share", error)
-        chunks.put((index, numbers))
-
-
-def _start_child(country_code):
-    return subprocess.Popen(
-        [sys.executable, WORKER, phone_validation.__file__, country_code or "-"],
-        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        bufsize=1024 * 1024,
-    )
 
 
 def notation_key(number):
@@ -91,55 +64,102 @@ def notation_key(number):
     return f"{number[:2] == '00'}:{number[:1] == '+'}:{NOT_DIGIT.sub('', number)}"
 
 
-def normalise_many(numbers, country_code, parallel=None):
-    """``{number: (e164, None) or (None, reason)}`` for each distinct number of ``numbers``; numbers
-    must hold no line break (rows with control characters in the phone are rejected before)."""
-    # One parse per notation key, done on the first number of that key.
-    first = {}
-    for number in dict.fromkeys(numbers):
-        first.setdefault(notation_key(number), number)
-    parsed = _normalise_distinct(list(first.values()), country_code, parallel)
-    mapping = {}
-    for number in dict.fromkeys(numbers):
-        representative = first[notation_key(number)]
-        e164, reason = parsed[representative]
-        # A reason quotes the number: quote the row's own notation.
-        mapping[number] = (e164, reason.replace(representative, number) if reason else None)
-    return mapping
-
-
-def _normalise_distinct(distinct, country_code, parallel):
-    if parallel is None:
-        parallel = len(distinct) >= PARALLEL_MIN and (os.cpu_count() or 1) > 1
-    if not parallel:
-        return dict(zip(distinct, _normalise_chunk(distinct, country_code), strict=True))
-
-    chunks = queue.Queue()
-    slices = [distinct[start : start + CHUNK] for start in range(0, len(distinct), CHUNK)]
-    for index, numbers_slice in enumerate(slices):
-        chunks.put((index, numbers_slice))
-    results = [None] * len(slices)
+def worker_count(number_count):
+    """How many child processes to normalise ``number_count`` numbers with: one a core, none for a
+    small set or a single core."""
     try:
-        process = _start_child(country_code)
-    except OSError as error:
-        _logger.warning("Cannot start the phone normalisation worker (%s): using one core", error)
-        process = None
-    feeder = None
-    if process:
-        feeder = threading.Thread(target=_child_loop, args=(process, chunks, results), daemon=True)
-        feeder.start()
-    try:
-        while True:
-            try:
-                index, numbers_slice = chunks.get_nowait()
-            except queue.Empty:
-                if feeder is None or not feeder.is_alive():
-                    break
-                feeder.join()  # the child's last chunk, or a chunk it handed back
-                continue
-            results[index] = _normalise_chunk(numbers_slice, country_code)
-    finally:
-        if process:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    if number_count < PARALLEL_MIN or cores < 2:
+        return 0
+    return min(cores, MAX_WORKERS)
+
+
+def normalise_many(numbers, country_code, workers=None):
+    """``{number: (e164, None) or (None, reason)}`` for each distinct number of ``numbers``."""
+    if workers is None:
+        workers = worker_count(len(numbers))
+    with PhoneNormaliser(country_code, workers) as normaliser:
+        normaliser.submit(numbers)
+        return normaliser.result()
+
+
+class PhoneNormaliser:
+    """Normalises batches of numbers in the order they are submitted; with workers, batches are
+    normalised in the background while the caller works on the previous ones::
+
+        with PhoneNormaliser("GB", workers=2) as normaliser:
+            normaliser.submit(batch_1)
+            normaliser.submit(batch_2)
+            normaliser.result()  # {number: (e164, None) or (None, reason)} for batch_1
+
+    Numbers must hold no line break (rows with control characters in the phone are rejected first).
+    A number already seen in an earlier batch, in any notation of the same key, is not parsed again.
+    """
+
+    def __init__(self, country_code, workers=0):
+        self.country_code = country_code
+        self._first = {}  # notation key -> the number parsed for it
+        self._parsed = {}  # that number -> (e164, reason)
+        self._batches = collections.deque()  # ([(number, key)], [(task id, numbers to parse)])
+        self._task_ids = itertools.count()
+        self._tasks = queue.Queue()
+        self._answers = {}  # task id -> the workers' answers
+        self._done = threading.Condition()
+        self._alive = 0
+        self._workers = []
+        for _index in range(workers):
+            self._start_worker()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def submit(self, numbers):
+        """Queue a batch: its numbers not seen before are parsed from now on."""
+        distinct = [(number, notation_key(number)) for number in dict.fromkeys(numbers)]
+        new = []
+        for number, key in distinct:
+            if key not in self._first:
+                self._first[key] = number
+                new.append(number)
+        tasks = [
+            (next(self._task_ids), new[start : start + TASK_SIZE]) for start in range(0, len(new), TASK_SIZE)
+        ]
+        if self._workers:
+            for task in tasks:
+                self._tasks.put(task)
+        self._batches.append((distinct, tasks))
+
+    def result(self):
+        """``{number: (e164, None) or (None, reason)}`` for the oldest batch not returned yet."""
+        distinct, tasks = self._batches.popleft()
+        for task_id, numbers in tasks:
+            answers = self._wait(task_id)
+            if answers is None:
+                answers = [e164.parse_once(number, self.country_code) for number in numbers]
+            for number, once in zip(numbers, answers, strict=True):
+                self._parsed[number] = _settle(number, once, self.country_code)
+        mapping = {}
+        for number, key in distinct:
+            parsed_number = self._first[key]
+            e164_number, reason = self._parsed[parsed_number]
+            # A reason quotes the number parsed: quote this row's own notation.
+            mapping[number] = (e164_number, reason.replace(parsed_number, number) if reason else None)
+        return mapping
+
+    def close(self):
+        """Stop the workers (tasks not started are dropped)."""
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._tasks.get_nowait()
+        for _worker in self._workers:
+            self._tasks.put(None)
+        for process, feeder in self._workers:
+            feeder.join(timeout=10)
             with contextlib.suppress(OSError):
                 process.stdin.close()
             try:
@@ -147,7 +167,64 @@ def _normalise_distinct(distinct, country_code, parallel):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-    mapping = {}
-    for numbers_slice, slice_results in zip(slices, results, strict=True):
-        mapping.update(zip(numbers_slice, slice_results, strict=True))
-    return mapping
+        self._workers = []
+
+    def _wait(self, task_id):
+        """The workers' answers to a task, or None when no worker is left to do it."""
+        if not self._workers:
+            return None
+        with self._done:
+            self._done.wait_for(lambda: task_id in self._answers or not self._alive)
+            return self._answers.pop(task_id, None)
+
+    def _start_worker(self):
+        try:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    WORKER,
+                    phonenumbers_patch.__file__,
+                    importlib.import_module("odoo.tools.parse_version").__file__,
+                    self.country_code or "-",
+                ],
+                env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                bufsize=1024 * 1024,
+            )
+        except OSError as error:
+            _logger.warning("Cannot start a phone normalisation worker (%s): one core fewer", error)
+            return
+        feeder = threading.Thread(target=self._feed, args=(process,), daemon=True)
+        self._alive += 1
+        self._workers.append((process, feeder))
+        feeder.start()
+
+    def _feed(self, process):
+        """Pass tasks from the queue to one child and collect its answers (a thread, blocked on
+        pipes most of the time, so it barely competes with the caller for the GIL)."""
+        task = None
+        try:
+            while (task := self._tasks.get()) is not None:
+                task_id, numbers = task
+                process.stdin.write(f"{len(numbers)}\n" + "".join(number + "\n" for number in numbers))
+                process.stdin.flush()
+                lines = [process.stdout.readline() for _number in numbers]
+                if not all(lines):
+                    raise RuntimeError("the phone normalisation worker stopped")
+                answers = [None if line == "?\n" else line.rstrip("\n") for line in lines]
+                with self._done:
+                    self._answers[task_id] = answers
+                    self._done.notify_all()
+                task = None
+        except (OSError, RuntimeError, ValueError) as error:
+            _logger.warning("Phone normalisation worker failed (%s): the others do its share", error)
+            if task is not None:
+                self._tasks.put(task)
+        finally:
+            with self._done:
+                self._alive -= 1
+                self._done.notify_all()

@@ -1,15 +1,20 @@
 import base64
 import csv
 import io
+import json
 
+import phonenumbers
 import xlsxwriter
 import xlwt
 
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import tagged
+from odoo.tests import HttpCase, tagged
 from odoo.tools import file_open
 
-from ..importer import phones
+from odoo.addons.phone_validation.tools import phone_validation
+
+from ..importer import e164, phones
+from ..wizards import outbound_contact_import
 from .common import OutboundCampaignCase
 
 # The seed's example, verbatim (its 5-column header, 7-field rows, spaces after commas, and the
@@ -19,6 +24,45 @@ SEED_EXAMPLE = (
     "Big, Ben, The Tower, 0101010101, Westminster, London SW1A 0AA, UK\n"
     "Jean, Pierre, The Startup, 0102020202, Avenue Des Champs-ElysÃ©es, Paris 08, FR\n"
 )
+
+
+# Drives the wizard from the campaign's "Import from csv" button: a file dropped on the drop zone,
+# then another chosen through its file input (as the browser's file dialog does), Next, Import.
+UPLOAD_THROUGH_THE_DROP_ZONE = """
+const wait = (selector, test = () => true, timeout = 30000) => new Promise((resolve, reject) => {
+    const started = Date.now();
+    (function poll() {
+        const found = document.querySelector(selector);
+        if (found && test(found)) { return resolve(found); }
+        if (Date.now() - started > timeout) { return reject(new Error("not rendered: " + selector)); }
+        setTimeout(poll, 100);
+    })();
+});
+const files = (name, content) => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([content], name, { type: "text/csv" }));
+    return transfer;
+};
+(async () => {
+    await wait(".o_form_view .o_notebook", () => true, 60000);
+    document.querySelector(".o_notebook .nav-link[name='contacts']").click();
+    (await wait(".o_outbound_import_open")).click();
+    const zone = await wait(".o_outbound_import_dropzone");
+    const drop = new Event("drop", { bubbles: true, cancelable: true });
+    Object.defineProperty(drop, "dataTransfer", { value: files("first.csv", "phone\\n020 7946 0001\\n") });
+    zone.dispatchEvent(drop);
+    await wait(".o_outbound_import_dropzone_filename", (el) => el.textContent === "first.csv");
+    const input = document.querySelector(".o_outbound_import_dropzone_input");
+    input.files = files("seed.csv", %(content)s).files;
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+    await wait(".o_outbound_import_dropzone_filename", (el) => el.textContent === "seed.csv");
+    document.querySelector(".o_outbound_import_next").click();
+    await wait(".o_outbound_import_mapping .o_data_row");
+    document.querySelector(".o_outbound_import_import").click();
+    await wait(".o_outbound_import_imported", (el) => el.textContent.trim() === "2");
+    console.log("test successful");
+})().catch((error) => console.error(error.message));
+"""
 
 
 class ContactImportCase(OutboundCampaignCase):
@@ -327,6 +371,47 @@ class TestContactImportReport(ContactImportCase):
         self.assertEqual(self.uk.contact_ids.mapped("display_name"), ["020 7946 0911", "020 7946 0912"])
 
 
+class TestContactImportDoNotCall(ContactImportCase):
+    def test_numbers_on_the_companys_list_are_counted_listed_not_imported(self):
+        other_company = self.env["res.company"].create(
+            {"name": "Other Ltd", "country_id": self.env.ref("base.uk").id}
+        )
+        DoNotCall = self.env["outbound.do.not.call"]
+        DoNotCall.create({"company_id": self.company.id, "phone_e164": "+442079461201"})
+        DoNotCall.create({"company_id": other_company.id, "phone_e164": "+442079461203"})
+        data = (
+            b"firstname,phone\n"
+            b"Ann,020 7946 1201\n"  # on the list
+            b"Bob,+44 20 7946 1201\n"  # the same number, another notation
+            b"Cid,020 7946 1202\n"
+            b"Dan,020 7946 1203\n"  # on another company's list only
+            b"Eve,020 7946 1202\n"  # duplicate of Cid
+        )
+        wizard = self.import_file(data)
+        self.assert_counts(wizard, imported=2, duplicates=1)
+        self.assertEqual(wizard.dnc_count, 2)
+        self.assertEqual(self.contacts().mapped("firstname"), ["Cid", "Dan"])
+        self.assertEqual(self.contacts().mapped("phone_e164"), ["+442079461202", "+442079461203"])
+        rejects = self.rejects(wizard)
+        self.assertEqual([row[0] for row in rejects[1:]], ["2", "3", "6"])
+        for row in rejects[1:3]:
+            self.assertIn("on the do-not-call list", row[1])
+        self.assertEqual([row[2] for row in rejects[1:3]], ["Ann", "Bob"])
+        self.assertIn("on the do-not-call list", wizard.reject_html)
+        self.assertIn("2 on the do-not-call list", self.uk.message_ids[0].body)
+
+    def test_list_checked_in_every_batch_of_a_big_file(self):
+        self.patch(outbound_contact_import, "COPY_CHUNK", 3)
+        self.env["outbound.do.not.call"].create(
+            [{"phone_e164": f"+4420794613{number:02d}"} for number in (1, 5, 9)]
+        )
+        data = b"phone\n" + b"".join(b"020 7946 13%02d\n" % number for number in range(10))
+        wizard = self.import_file(data)
+        self.assert_counts(wizard, imported=7)
+        self.assertEqual(wizard.dnc_count, 3)
+        self.assertNotIn("+442079461305", self.contacts().mapped("phone_e164"))
+
+
 class TestContactImportAccess(ContactImportCase):
     def test_agents_cannot_import(self):
         for user in (self.user_agent, self.user_plain):
@@ -369,16 +454,78 @@ class TestContactImportBackground(ContactImportCase):
 
 
 @tagged("post_install", "-at_install")
+class TestContactImportInBrowser(HttpCase):
+    def test_drop_zone_upload_mapping_import(self):
+        campaign = self.env["outbound.campaign"].create(
+            {"name": "Browser import", "country_id": self.env.ref("base.fr").id}
+        )
+        code = UPLOAD_THROUGH_THE_DROP_ZONE % {"content": json.dumps(SEED_EXAMPLE)}
+        self.browser_js(
+            f"/odoo/action-outbound_campaign.outbound_campaign_action/{campaign.id}",
+            code,
+            login="admin",
+            timeout=90,
+        )
+        contacts = campaign.contact_ids.sorted("id")
+        self.assertEqual(contacts.mapped("phone_e164"), ["+33101010101", "+33102020202"])
+        self.assertEqual(contacts[0].address, "Westminster, London SW1A 0AA, UK")
+
+
+@tagged("post_install", "-at_install")
 class TestPhoneNotations(OutboundCampaignCase):
     def test_notations_parsed_once_with_each_rows_own_wording(self):
         numbers = ["(020) 7946 0958", "020-7946-0958", "020.7946.0958", "0044 20 7946 0958", "12", "(01) 2"]
         self.assertEqual(len({phones.notation_key(number) for number in numbers[:3]}), 1)
         self.assertNotEqual(phones.notation_key("0044 20 7946 0958"), phones.notation_key("44 20 7946 0958"))
         self.assertEqual(phones.notation_key("020 7946 0958 ext 12"), "020 7946 0958 ext 12")
-        result = phones.normalise_many(numbers, "GB", parallel=False)
+        result = phones.normalise_many(numbers, "GB", workers=0)
         for number in numbers[:4]:
             self.assertEqual(result[number], ("+442079460958", None))
         for number in numbers[4:]:
-            e164, reason = result[number]
-            self.assertIsNone(e164)
+            e164_number, reason = result[number]
+            self.assertIsNone(e164_number)
             self.assertIn(number, reason, "the reason quotes the row's own notation")
+
+    def test_one_parse_gives_what_phone_parse_gives(self):
+        """Every number one parse settles gets Odoo's E.164 form; Brazil and Mexico, whose
+        international formats Odoo patches to add or drop a digit, are left to phone_parse."""
+        settled = 0
+        for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+            metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+            for kind in ("fixed_line", "mobile", "toll_free"):
+                example = getattr(metadata, kind) and getattr(metadata, kind).example_number
+                if not example:
+                    continue
+                for number in (
+                    example,
+                    f"{metadata.national_prefix or ''}{example}",
+                    f"+{metadata.country_code} {example}",
+                ):
+                    once = e164.parse_once(number, region)
+                    if once is None:
+                        continue
+                    settled += 1
+                    expected = phonenumbers.format_number(
+                        phone_validation.phone_parse(number, region), phonenumbers.PhoneNumberFormat.E164
+                    )
+                    self.assertEqual(once, expected, f"{number} in {region}")
+        self.assertGreater(settled, 500)
+        # Old Brazilian mobile numbers gain their ninth digit through phone_parse only.
+        self.assertIsNone(e164.parse_once("+55 11 8765 4321", "BR"))
+        self.assertEqual(
+            phones.normalise_many(["+55 11 8765 4321"], "BR", workers=0)["+55 11 8765 4321"],
+            ("+5511987654321", None),
+        )
+
+    def test_workers_give_what_this_process_gives(self):
+        numbers = [f"020 7946 {number:04d}" for number in range(3000)] + ["12", "+55 11 8765 4321", "n/a"]
+        alone = phones.normalise_many(numbers, "GB", workers=0)
+        self.assertEqual(phones.normalise_many(numbers, "GB", workers=2), alone)
+        self.assertEqual(alone["+55 11 8765 4321"], ("+5511987654321", None))
+
+    def test_a_failed_worker_leaves_its_share_to_this_process(self):
+        self.patch(phones, "WORKER", "/nonexistent/phone_worker.py")
+        numbers = [f"020 7946 {number:04d}" for number in range(2500)]
+        with self.assertLogs(phones._logger.name, "WARNING"):
+            result = phones.normalise_many(numbers, "GB", workers=1)
+        self.assertEqual(result, phones.normalise_many(numbers, "GB", workers=0))

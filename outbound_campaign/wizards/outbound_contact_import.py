@@ -1,4 +1,5 @@
 import base64
+import collections
 import json
 import logging
 import os
@@ -26,20 +27,23 @@ SPREADSHEET_EXTENSIONS = {".xls", ".xlsx", ".ods"}
 SAMPLE_VALUES = 3
 PREVIEW_REJECTS = 200
 COPY_CHUNK = 20000
+# Batches normalised ahead of the one being inserted: enough to keep the phone workers busy.
+LOOKAHEAD = 2
 MAX_PHONE_LENGTH = 64
 # Advisory lock class of "an import into campaign <id> is running" (a fixed, arbitrary number).
 IMPORT_LOCK = 720_331
 # Files with more data rows than this are imported in the background by the cron job.
 BACKGROUND_ROWS_PARAM = "outbound_campaign.import_background_rows"
 BACKGROUND_ROWS_DEFAULT = 10000
-# Values the import writes itself; every other stored column gets its default, as the ORM would.
+# Values the import writes itself, in COPY order: those of each row, then those of the whole import.
+# Every other stored column gets its default, as the ORM would.
 WRITTEN_COLUMNS = (
     "id",
-    "campaign_id",
-    "company_id",
     *IMPORTABLE_FIELDS,
     "phone_e164",
     "extra_data",
+    "campaign_id",
+    "company_id",
     "state",
     "attempt_count",
     "create_uid",
@@ -47,6 +51,9 @@ WRITTEN_COLUMNS = (
     "write_uid",
     "write_date",
 )
+
+
+CopyFormat = collections.namedtuple("CopyFormat", ["columns", "suffix", "sequence"])
 
 
 class OutboundContactImport(models.TransientModel):
@@ -79,6 +86,11 @@ class OutboundContactImport(models.TransientModel):
     duplicate_count = fields.Integer("Duplicates", readonly=True)
     invalid_count = fields.Integer("Invalid", readonly=True)
     skipped_count = fields.Integer("Empty rows skipped", readonly=True)
+    dnc_count = fields.Integer(
+        "On the do-not-call list",
+        readonly=True,
+        help="Rows not imported because their number is on the company's do-not-call list.",
+    )
     reject_preview = fields.Json(readonly=True)
     reject_html = fields.Html("Rejected rows", compute="_compute_reject_html", sanitize=False)
     rejects_file = fields.Binary("Rejected rows (CSV)", readonly=True)
@@ -105,7 +117,7 @@ class OutboundContactImport(models.TransientModel):
                 else Markup("<p>%s</p>") % self.env._("Every field is mapped.")
             )
 
-    @api.depends("reject_preview", "invalid_count", "duplicate_count")
+    @api.depends("reject_preview", "invalid_count", "duplicate_count", "dnc_count")
     def _compute_reject_html(self):
         for wizard in self:
             preview = wizard.reject_preview or []
@@ -116,7 +128,7 @@ class OutboundContactImport(models.TransientModel):
                 Markup("<tr><td>%s</td><td>%s</td><td>%s</td></tr>") % (line, reason, " | ".join(values))
                 for line, reason, values in preview
             )
-            rejected = wizard.invalid_count + wizard.duplicate_count
+            rejected = wizard.invalid_count + wizard.duplicate_count + wizard.dnc_count
             more = (
                 Markup("<p class='text-muted'>%s</p>")
                 % self.env._("... and %s more rows in the CSV file.", rejected - len(preview))
@@ -368,99 +380,50 @@ class OutboundContactImport(models.TransientModel):
         self._post_report()
 
     def _import_rows(self, auto_commit):
+        """Rows are read, normalised and inserted batch by batch: the phone workers normalise the
+        next batches while this process inserts the current one."""
         campaign = self.campaign_id
         table = self._read_table()
-        header = table["header"]
-        field_columns = {line.field_name: line.column_index for line in self.mapping_ids if line.field_name}
-        field_columns.pop(EXTRA, None)
-        extra_columns = [
-            (header[line.column_index], line.column_index)
-            for line in self.mapping_ids
-            if line.field_name == EXTRA
-        ]
-        phone_index = field_columns["phone"]
-        text_indexes = [field_columns.get(name) for name in IMPORTABLE_FIELDS if name != "phone"]
-        used = [phone_index, *(index for index in text_indexes if index is not None)]
-        used += [index for _name, index in extra_columns]
-
+        tally = collections.Counter()
         rejects = []
-        skipped = 0
-        kept = []  # (line, phone, text values, extra json, raw values)
-        for line, values in table["rows"]:
-            phone = values[phone_index].strip()
-            if not phone:
-                if any(values[index].strip() for index in used):
-                    rejects.append((line, self.env._("No phone number."), values))
-                else:
-                    skipped += 1
-                continue
-            if rows.CONTROL_CHARACTERS.search(phone):
-                rejects.append((line, self.env._("The phone number holds a control character."), values))
-                continue
-            if len(phone) > MAX_PHONE_LENGTH:
-                rejects.append((line, self.env._("The phone number is too long."), values))
-                continue
-            texts = [
-                rows.clean_text(values[index]) or None if index is not None else None
-                for index in text_indexes
-            ]
-            extra = {
-                name: rows.clean_text(values[index]) for name, index in extra_columns if values[index].strip()
-            }
-            kept.append(
-                (line, phone, texts, json.dumps(extra, ensure_ascii=False) if extra else None, values)
-            )
-        invalid = len(rejects)
-        self._set_progress(10.0, auto_commit)
-
-        country = campaign.country_id or campaign.company_id.country_id
-        normalised = phones.normalise_many([item[1] for item in kept], country.code)
-        self._set_progress(60.0, auto_commit)
-
         self.env.flush_all()
         cr = self.env.cr
         cr.execute(
             "SELECT phone_e164 FROM outbound_contact WHERE campaign_id = %s AND phone_e164 IS NOT NULL",
             (campaign.id,),
         )
-        existing = {e164 for (e164,) in cr.fetchall()}
-        first_line = {}
-        duplicates = 0
-        to_insert = []
-        for line, phone, texts, extra, values in kept:
-            e164, reason = normalised[phone]
-            if not e164:
-                invalid += 1
-                rejects.append((line, reason, values))
-            elif e164 in existing:
-                duplicates += 1
-                rejects.append((line, self.env._("Duplicate: %s is already in the campaign.", e164), values))
-            elif e164 in first_line:
-                duplicates += 1
-                rejects.append(
-                    (
-                        line,
-                        self.env._(
-                            "Duplicate: %(number)s is on line %(line)s.", number=e164, line=first_line[e164]
-                        ),
-                        values,
-                    )
-                )
-            else:
-                first_line[e164] = line
-                to_insert.append((phone, e164, texts, extra))
-        del kept, normalised
-        rejects.sort(key=lambda reject: reject[0])
+        # E.164 number -> the file's line that brought it, None for the campaign's own contacts.
+        seen = dict.fromkeys(e164 for (e164,) in cr.fetchall())
+        country = campaign.country_id or campaign.company_id.country_id
+        copy_format = self._copy_format()
+        ids = []
+        with phones.PhoneNormaliser(country.code, phones.worker_count(self.row_count)) as normaliser:
+            pending = collections.deque()
 
-        imported = self._insert_contacts(to_insert, auto_commit)
+            def store_oldest():
+                batch = pending.popleft()
+                ids.extend(self._store_batch(batch, normaliser.result(), seen, tally, rejects, copy_format))
+                self._set_progress(min(99.0, 100.0 * tally["handled"] / (self.row_count or 1)), auto_commit)
+
+            for batch in _batched(self._candidate_rows(table, tally, rejects), COPY_CHUNK):
+                normaliser.submit([row[1] for row in batch])
+                pending.append(batch)
+                if len(pending) > LOOKAHEAD:
+                    store_oldest()
+            while pending:
+                store_oldest()
+        self._contacts_inserted(ids)
+        rejects.sort(key=lambda reject: reject[0])
+        header = table["header"]
         self.write(
             {
                 "state": "done",
                 "progress": 100.0,
-                "imported_count": imported,
-                "duplicate_count": duplicates,
-                "invalid_count": invalid,
-                "skipped_count": skipped,
+                "imported_count": len(ids),
+                "duplicate_count": tally["duplicate"],
+                "invalid_count": tally["invalid"],
+                "dnc_count": tally["dnc"],
+                "skipped_count": tally["skipped"],
                 "reject_preview": [
                     [line, reason, values] for line, reason, values in rejects[:PREVIEW_REJECTS]
                 ],
@@ -471,52 +434,136 @@ class OutboundContactImport(models.TransientModel):
             }
         )
 
-    def _insert_contacts(self, to_insert, auto_commit):
-        """Set-based insert with COPY, mirroring what the ORM would store; the ORM caches are
-        invalidated after. Returns the number of contacts inserted."""
+    def _candidate_rows(self, table, tally, rejects):
+        """``(line, phone, field values, extra json, raw values)`` of each row with a phone that
+        may be valid; the others are counted in ``tally`` (skipped, invalid) and ``rejects``."""
+        header = table["header"]
+        field_columns = {line.field_name: line.column_index for line in self.mapping_ids if line.field_name}
+        field_columns.pop(EXTRA, None)
+        extra_columns = [
+            (header[line.column_index], line.column_index)
+            for line in self.mapping_ids
+            if line.field_name == EXTRA
+        ]
+        phone_index = field_columns["phone"]
+        # Column of each importable field (None: unmapped), in COPY order.
+        field_indexes = [field_columns.get(name) for name in IMPORTABLE_FIELDS]
+        used = [*field_columns.values(), *(index for _name, index in extra_columns)]
+        for line, values in table["rows"]:
+            phone = values[phone_index].strip()
+            if not phone:
+                if any(values[index].strip() for index in used):
+                    tally["invalid"] += 1
+                    rejects.append((line, self.env._("No phone number."), values))
+                else:
+                    tally["skipped"] += 1
+                continue
+            if rows.CONTROL_CHARACTERS.search(phone):
+                tally["invalid"] += 1
+                rejects.append((line, self.env._("The phone number holds a control character."), values))
+                continue
+            if len(phone) > MAX_PHONE_LENGTH:
+                tally["invalid"] += 1
+                rejects.append((line, self.env._("The phone number is too long."), values))
+                continue
+            # Cleaned: free of control characters ("" for none), as sql_copy.copy_clean_fields needs.
+            # The phone, stripped and free of them, is stored as written.
+            fields_values = [
+                rows.clean_text(values[index]) if index is not None else "" for index in field_indexes
+            ]
+            extra = {
+                name: rows.clean_text(values[index]) for name, index in extra_columns if values[index].strip()
+            }
+            yield line, phone, fields_values, json.dumps(extra, ensure_ascii=False) if extra else "", values
+
+    def _store_batch(self, batch, normalised, seen, tally, rejects, copy_format):
+        """Reject a batch's invalid numbers, numbers on the company's do-not-call list (one query)
+        and duplicates; insert the rest. Returns the ids of the contacts inserted."""
+        cr = self.env.cr
+        numbers = {normalised[phone][0] for _line, phone, *_rest in batch} - {None}
+        # One text parameter rather than an array of 20,000: a fraction of the parsing.
+        cr.execute(
+            "SELECT phone_e164 FROM outbound_do_not_call"
+            " WHERE company_id = %s AND phone_e164 = ANY(string_to_array(%s, ' '))",
+            (self.campaign_id.company_id.id, " ".join(numbers)),
+        )
+        do_not_call = {e164 for (e164,) in cr.fetchall()}
+        to_insert = []
+        for line, phone, fields_values, extra, values in batch:
+            e164, reason = normalised[phone]
+            if not e164:
+                tally["invalid"] += 1
+                rejects.append((line, reason, values))
+            elif e164 in do_not_call:
+                tally["dnc"] += 1
+                rejects.append((line, self.env._("%s is on the do-not-call list.", e164), values))
+            elif e164 in seen:
+                tally["duplicate"] += 1
+                first_line = seen[e164]
+                reason = (
+                    self.env._("Duplicate: %s is already in the campaign.", e164)
+                    if first_line is None
+                    else self.env._(
+                        "Duplicate: %(number)s is on line %(line)s.", number=e164, line=first_line
+                    )
+                )
+                rejects.append((line, reason, values))
+            else:
+                seen[e164] = line
+                to_insert.append((fields_values, e164, extra))
+        tally["handled"] += len(batch)
         if not to_insert:
-            return 0
-        Contact = self.env["outbound.contact"]
+            return []
+        cr.execute(
+            "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", (copy_format.sequence, len(to_insert))
+        )
+        ids = [contact_id for (contact_id,) in cr.fetchall()]
+        copy_clean_fields = sql_copy.copy_clean_fields
+        suffix = copy_format.suffix
+        sql_copy.copy_lines(
+            cr,
+            self.env["outbound.contact"]._table,
+            copy_format.columns,
+            (
+                f"{copy_clean_fields((str(contact_id), *fields_values, e164, extra))}\t{suffix}"
+                for contact_id, (fields_values, e164, extra) in zip(ids, to_insert, strict=True)
+            ),
+        )
+        return ids
+
+    def _copy_format(self):
+        """The contact columns the import fills, the COPY text of those with one value for the
+        whole import (ending each line), and the sequence of the contacts' ids."""
         campaign = self.campaign_id
         cr = self.env.cr
         defaults = self._column_defaults()
-        columns_list = [*WRITTEN_COLUMNS, *defaults]
         now = cr.now()
-        head = (campaign.id, campaign.company_id.id)
-        tail = ("pending", 0, self.env.uid, now, self.env.uid, now, *defaults.values())
-        cr.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            (Contact._table, len(to_insert)),
+        constants = (campaign.id, campaign.company_id.id, "pending", 0, self.env.uid, now, self.env.uid, now)
+        # Looked up once: inside a query, pg_get_serial_sequence() would run once per id.
+        cr.execute("SELECT pg_get_serial_sequence(%s, 'id')", (self.env["outbound.contact"]._table,))
+        return CopyFormat(
+            columns=[*WRITTEN_COLUMNS, *defaults],
+            suffix=sql_copy.copy_line([*constants, *defaults.values()]),
+            sequence=cr.fetchone()[0],
         )
-        ids = [contact_id for (contact_id,) in cr.fetchall()]
-        done = 0
-        iterator = iter(zip(ids, to_insert, strict=True))
-        while chunk := list(islice(iterator, COPY_CHUNK)):
-            sql_copy.copy_rows(
-                cr,
-                Contact._table,
-                columns_list,
-                (
-                    (contact_id, *head, texts[0], texts[1], texts[2], phone, texts[3], e164, extra, *tail)
-                    for contact_id, (phone, e164, texts, extra) in chunk
-                ),
-            )
-            done += len(chunk)
-            self._set_progress(60.0 + 40.0 * done / len(to_insert), auto_commit)
+
+    def _contacts_inserted(self, ids):
+        """What create() does after its INSERT: caches invalidated, stored computed fields the
+        import did not write computed (none today), what depends on the new contacts recomputed."""
+        Contact = self.env["outbound.contact"]
         Contact.invalidate_model()
-        campaign.invalidate_recordset()
+        self.campaign_id.invalidate_recordset()
+        if not ids:
+            return
         contacts = Contact.browse(ids)
-        # Stored computed fields the import does not write (none today): computed as on create.
         for field in Contact._fields.values():
             if field.store and field.compute and field.name not in WRITTEN_COLUMNS:
                 self.env.add_to_compute(field, contacts)
-        # As create() does: what depends on the new contacts is invalidated or recomputed, except
-        # the computed values the import wrote itself (phone_e164, company_id).
+        # Except the computed values the import wrote itself (phone_e164, company_id).
         written = [Contact._fields[name] for name in WRITTEN_COLUMNS if Contact._fields[name].compute]
         with self.env.protecting(written, contacts):
             contacts.modified(["campaign_id", "state", *IMPORTABLE_FIELDS, "phone_e164"], create=True)
         self.env.flush_all()
-        return len(ids)
 
     def _column_defaults(self):
         """``{column: value}`` for the contact's other stored columns that have a simple default."""
@@ -539,11 +586,12 @@ class OutboundContactImport(models.TransientModel):
     def _report_text(self):
         return self.env._(
             "Import of %(file)s: %(imported)s contacts imported, %(duplicates)s duplicates, "
-            "%(invalid)s invalid, %(skipped)s empty rows skipped.",
+            "%(invalid)s invalid, %(dnc)s on the do-not-call list, %(skipped)s empty rows skipped.",
             file=self.filename or "",
             imported=self.imported_count,
             duplicates=self.duplicate_count,
             invalid=self.invalid_count,
+            dnc=self.dnc_count,
             skipped=self.skipped_count,
         )
 
@@ -599,3 +647,10 @@ class OutboundContactImport(models.TransientModel):
             if auto_commit:
                 # Each import is its own unit of work: done, reported and committed.
                 self.env.cr.commit()  # pylint: disable=invalid-commit
+
+
+def _batched(iterable, size):
+    """Lists of ``size`` items of ``iterable`` (the last one shorter); itertools.batched is 3.12+."""
+    iterator = iter(iterable)
+    while batch := list(islice(iterator, size)):
+        yield batch
