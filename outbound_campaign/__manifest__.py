@@ -21,6 +21,10 @@
         "views/outbound_contact_views.xml",
         "views/outbound_campaign_views.xml",
         "views/outbound_campaign_dashboard_views.xml",
+        "views/outbound_pause_reason_views.xml",
+        "views/outbound_disposition_views.xml",
+        "views/outbound_do_not_call_views.xml",
+        "views/outbound_agent_console_views.xml",
         "wizards/outbound_contact_import_views.xml",
         "views/menus.xml",
     ],
@@ -39,4 +43,5 @@
         "demo/outbound_contact_demo.xml",
     ],
     "application": True,
+    "uninstall_hook": "uninstall_hook",
 }

@@ -45,7 +45,9 @@ class OutboundAgent(models.Model):
         "an agent whose phone is busy is offered no call."
     )
     preview_contact_id = fields.Many2one(
-        "outbound.contact", ondelete="set null", help="Preview: the contact shown to the agent, to call or skip."
+        "outbound.contact",
+        ondelete="set null",
+        help="Preview: the contact shown to the agent, to call or skip.",
     )
     campaign_ids = fields.Many2many(
         "outbound.campaign",

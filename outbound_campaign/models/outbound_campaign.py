@@ -162,10 +162,14 @@ class OutboundCampaign(models.Model):
         readonly=True, copy=False, help="Why the campaign dials or not, as the dialer last decided."
     )
     dialing_status_until = fields.Datetime(
-        readonly=True, copy=False, help="When the dialing status changes by itself: window opening, next contact due."
+        readonly=True,
+        copy=False,
+        help="When the dialing status changes by itself: window opening, next contact due.",
     )
     dialing_status_at = fields.Datetime(readonly=True, copy=False)
-    dial_ratio = fields.Float(readonly=True, copy=False, help="Calls placed per ready agent at the last decision.")
+    dial_ratio = fields.Float(
+        readonly=True, copy=False, help="Calls placed per ready agent at the last decision."
+    )
     contact_count = fields.Integer(compute="_compute_contact_counters")
     contact_todo_count = fields.Integer("To call", compute="_compute_contact_counters")
     contact_in_progress_count = fields.Integer("In progress", compute="_compute_contact_counters")
@@ -308,6 +312,12 @@ class OutboundCampaign(models.Model):
                 raise ValidationError(
                     self.env._("Campaign %s must allow calls on at least one weekday.", campaign.name)
                 )
+
+    @api.constrains("preview", "campaign_type")
+    def _check_preview(self):
+        # The agent chose to call this very contact: they must be on the line before it rings.
+        if any(campaign.preview and campaign.campaign_type != "agent_first" for campaign in self):
+            raise ValidationError(self.env._("Preview is for campaigns that call the agent first."))
 
     def _missing_to_run(self):
         """What stops this campaign from running, as sentences for the manager."""

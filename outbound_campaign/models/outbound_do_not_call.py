@@ -1,6 +1,12 @@
-from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+import phonenumbers
 
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.osv import expression
+
+from odoo.addons.phone_validation.tools import phone_validation
+
+from .. import live
 from ..dialer.engine import E164
 
 
@@ -13,7 +19,9 @@ class OutboundDoNotCall(models.Model):
     company_id = fields.Many2one(
         "res.company", required=True, index=True, default=lambda self: self.env.company
     )
-    phone_e164 = fields.Char("Phone (E.164)", required=True, help="International E.164 form, e.g. +442079460958.")
+    phone_e164 = fields.Char(
+        "Phone (E.164)", required=True, help="International E.164 form, e.g. +442079460958."
+    )
     reason = fields.Char()
     source = fields.Selection(
         [("manual", "Entered by a manager"), ("agent", "Asked during a call"), ("import", "Imported")],
@@ -37,3 +45,52 @@ class OutboundDoNotCall(models.Model):
                 raise ValidationError(
                     self.env._("%s is not an E.164 number, e.g. +442079460958.", entry.phone_e164)
                 )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
+            self._normalise_phone(vals, company)
+        entries = super().create(vals_list)
+        entries._mark_contacts()
+        return entries
+
+    def write(self, vals):
+        if vals.get("phone_e164"):
+            company = self.env["res.company"].browse(vals.get("company_id")) or self.company_id[:1]
+            self._normalise_phone(vals, company)
+        result = super().write(vals)
+        if "phone_e164" in vals or "company_id" in vals:
+            self._mark_contacts()
+        return result
+
+    @api.model
+    def _normalise_phone(self, vals, company):
+        """A number typed as people write it (020 7946 0958, +44 20...) is stored in E.164, read in the
+        company's country; anything unreadable is left for the E.164 check to refuse."""
+        number = vals.get("phone_e164")
+        if not number or E164.match(number):
+            return
+        try:
+            parsed = phone_validation.phone_parse(number, company.country_id.code)
+        except UserError:
+            return
+        vals["phone_e164"] = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+    def _mark_contacts(self):
+        """Mark 'do not call' the contacts still to call of these numbers, in every campaign of their
+        company; returns them. The dialer checks the list again at dial time."""
+        Contact = self.env["outbound.contact"]
+        if not self:
+            return Contact
+        # sudo: an agent's "Do not call" reaches campaigns they are not an agent of.
+        numbers = expression.OR(
+            [
+                [("company_id", "=", entry.company_id.id), ("phone_e164", "=", entry.phone_e164)]
+                for entry in self
+            ]
+        )
+        contacts = Contact.sudo().search(expression.AND([[("state", "=", "pending")], numbers]))
+        contacts.write({"state": "dnc"})
+        live.notify_dashboard(self.env, contacts.campaign_id.ids)
+        return contacts

@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 
 class OutboundPauseReason(models.Model):
@@ -14,3 +15,8 @@ class OutboundPauseReason(models.Model):
         readonly=True,
         help="Set by the dialer itself (e.g. an agent who did not answer): agents cannot choose it.",
     )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_system(self):
+        if any(reason.is_system for reason in self):
+            raise UserError(self.env._("The dialer sets this pause reason itself: it cannot be deleted."))

@@ -7,3 +7,16 @@ from . import test_contact_import
 from . import test_dialer_faults
 from . import test_dialer_pacing
 from . import test_ui_views
+from . import test_dialer_processes
+from . import test_dialer_agents
+from . import test_dialer_reserved
+from . import test_dialer_status
+from . import test_dashboard
+from . import test_reports
+from . import test_campaign_counters_table
+from . import test_agent_console
+from . import test_dispositions
+from . import test_do_not_call
+from . import test_preview
+from . import test_tours
+from . import test_translations

@@ -14,7 +14,21 @@ class TestSecurity(OutboundCampaignCase):
             "Other team", agents=cls.other_agent, phones=("020 7946 0101",)
         )
         Call = cls.env["outbound.call"]
-        cls.call = Call.create({"campaign_id": cls.campaign.id, "contact_id": cls.campaign.contact_ids[0].id})
+        cls.call = Call.create(
+            {
+                "campaign_id": cls.campaign.id,
+                "contact_id": cls.campaign.contact_ids[0].id,
+                "agent_id": cls.agent.id,
+            }
+        )
+        # A call of the agent's own campaign, taken by someone else.
+        cls.colleague_call = Call.create(
+            {
+                "campaign_id": cls.campaign.id,
+                "contact_id": cls.campaign.contact_ids[1].id,
+                "agent_id": cls.other_agent.id,
+            }
+        )
         cls.other_call = Call.create(
             {"campaign_id": cls.other_campaign.id, "contact_id": cls.other_campaign.contact_ids.id}
         )
@@ -38,15 +52,64 @@ class TestSecurity(OutboundCampaignCase):
         with self.assertRaises(AccessError):
             self.other_campaign.with_user(self.user_agent).read(["name"])
 
-    def test_agent_reads_their_campaigns_contacts_and_calls(self):
+    def test_agent_reads_their_campaigns_contacts_and_their_own_calls(self):
         contacts = self.env["outbound.contact"].with_user(self.user_agent).search([])
         self.assertEqual(contacts, self.campaign.contact_ids)
         calls = self.env["outbound.call"].with_user(self.user_agent).search([])
-        self.assertEqual(calls, self.call)
+        self.assertEqual(calls, self.call, "not the calls a colleague took, even in the agent's campaign")
         with self.assertRaises(AccessError):
             self.other_campaign.contact_ids.with_user(self.user_agent).read(["phone"])
+        for call in (self.other_call, self.colleague_call):
+            with self.subTest(call=call.id), self.assertRaises(AccessError):
+                call.with_user(self.user_agent).read(["outcome"])
+
+    def test_agent_acts_only_on_their_own_console(self):
+        reason = self.env.ref("outbound_campaign.pause_reason_break")
+        self.agent.with_user(self.user_agent).action_pause(reason.id)
+        self.assertEqual(self.agent.state, "paused")
         with self.assertRaises(AccessError):
-            self.other_call.with_user(self.user_agent).read(["outcome"])
+            self.other_agent.with_user(self.user_agent).action_pause(reason.id)
+        with self.assertRaises(AccessError):
+            self.agent.with_user(self.user_agent).write({"state": "ready"})
+        data = self.env["outbound.agent"].with_user(self.user_other_agent).get_console_data()
+        self.assertEqual(data["agent_id"], self.other_agent.id)
+
+    def test_do_not_call_list_is_for_managers(self):
+        entry = (
+            self.env["outbound.do.not.call"].with_user(self.manager).create({"phone_e164": "+442079460555"})
+        )
+        entry.with_user(self.manager).write({"reason": "Asked by letter"})
+        with self.assertRaises(AccessError):
+            self.env["outbound.do.not.call"].with_user(self.user_agent).search([])
+        with self.assertRaises(AccessError):
+            entry.with_user(self.manager_b).read(["phone_e164"])
+        entry.with_user(self.manager).unlink()
+
+    def test_configuration_menus_are_for_managers_and_the_console_for_agents(self):
+        def visible(user):
+            # The menus the web client shows: reachable from the root through visible parents.
+            return set(self.env["ir.ui.menu"].with_user(user).load_menus(debug=False)) - {"root"}
+
+        console = self.env.ref("outbound_campaign.outbound_campaign_menu_agent_console")
+        configuration = [
+            self.env.ref(f"outbound_campaign.outbound_campaign_menu_{name}")
+            for name in ("pause_reason", "disposition", "do_not_call")
+        ]
+        self.assertIn(console.id, visible(self.user_agent))
+        for menu in configuration:
+            with self.subTest(menu=menu.name):
+                self.assertNotIn(menu.id, visible(self.user_agent))
+                self.assertIn(menu.id, visible(self.manager))
+        self.assertNotIn(console.id, visible(self.user_plain))
+
+    def test_agents_read_but_do_not_edit_pause_reasons_and_dispositions(self):
+        for model in ("outbound.pause.reason", "outbound.disposition"):
+            with self.subTest(model=model):
+                records = self.env[model].with_user(self.user_agent).search([])
+                self.assertTrue(records)
+                with self.assertRaises(AccessError):
+                    records[0].write({"name": "Mine"})
+                self.env[model].with_user(self.manager).create({"name": "By manager"})
 
     def test_agent_edits_no_campaign_configuration(self):
         campaign = self.campaign.with_user(self.user_agent)
@@ -66,7 +129,13 @@ class TestSecurity(OutboundCampaignCase):
             self.campaign.with_user(self.user_agent).action_run_now()
 
     def test_user_without_group_sees_nothing(self):
-        for model in ("outbound.campaign", "outbound.contact", "outbound.call", "outbound.agent"):
+        for model in (
+            "outbound.campaign",
+            "outbound.contact",
+            "outbound.call",
+            "outbound.agent",
+            "outbound.do.not.call",
+        ):
             with self.subTest(model=model), self.assertRaises(AccessError):
                 self.env[model].with_user(self.user_plain).search([])
 

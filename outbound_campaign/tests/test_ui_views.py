@@ -62,7 +62,10 @@ class TestViewsInBrowser(HttpCase):
             ".o_form_view .o_notebook",
             ["General", "Contacts to be called", "Agents"],
         )
-        self.check("/odoo/action-outbound_campaign.outbound_campaign_dashboard_action", ".o_kanban_view")
+        self.check(
+            "/odoo/action-outbound_campaign.outbound_campaign_dashboard_client_action",
+            ".o_outbound_dashboard .o_outbound_dashboard_card[data-campaign-id]",
+        )
         self.check("/odoo/action-outbound_campaign.outbound_contact_action", ".o_list_view .o_data_row")
         calls = "/odoo/action-outbound_campaign.outbound_call_action"
         self.check(calls, ".o_list_view")
