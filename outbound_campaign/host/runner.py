@@ -12,12 +12,12 @@ Agents' phones: after every login the host reads ``DeviceStateList``, then folds
 ``DeviceStateChange``; an agent whose phone is not free is not offered a call
 (``dialer.device_state``), and the state is stored on the agent when it changes.
 
-Live: every agent state change the host makes is told to that agent's console at once
-(``live.notify_agents``); the campaigns whose calls, contacts, agents or dialing status changed are
+Live: every agent state change the host makes is told to that agent's console within a fifth of
+a second (``live.notify_agents``); the campaigns whose calls, contacts, agents or dialing status changed are
 told to the managers' dashboards (``live.notify_dashboard``) at most every
 half a second (``dialer.notices``), so that a busy host does not flood the bus, and within a second
-of the change. Both are sent in the transaction that made the change: the bus writes them when it
-commits.
+of the change. Both are sent once the turn that made the change is committed and its Originates
+are on their way, in a short transaction of their own (the bus writes them when it commits).
 """
 
 import asyncio
@@ -40,7 +40,7 @@ from ..dialer.ami import (
     OriginateUnknown,
 )
 from ..dialer.device_state import fold_device_states, free_agents, offerable
-from ..dialer.notices import DashboardNotices
+from ..dialer.notices import AGENT_INTERVAL, DashboardNotices
 from ..dialer.pacing import PacingStats, TokenBucket
 from .store import TRANSIENT_DB_ERRORS
 
@@ -114,6 +114,7 @@ class DialerRunner:
         self.device_states = {}  # device -> state, from DeviceStateList and DeviceStateChange
         self._device_changes = {}  # device -> state not yet stored on the agents
         self._dashboard = DashboardNotices()
+        self._agents_changed = DashboardNotices(AGENT_INTERVAL)  # their consoles not yet told
         self._statuses_written = {}  # campaign id -> (reason, until, ratio) last written
         self._housekept_at = 0.0
         self._wrap_ups_end = []  # ends of the wrap-ups this host started, not yet over
@@ -296,8 +297,8 @@ class DialerRunner:
     def _turn(self, dial):
         """One short transaction: store what the calls and phones did since the last turn, end the
         wrap-ups that are over, then, if dialling, choose the next calls, claim them and write the
-        campaigns' dialing statuses; the live notifications go in the same transaction. Only once
-        it is committed are Originates sent.
+        campaigns' dialing statuses. Only once it is committed are Originates sent, then the live
+        notifications.
 
         Nothing is lost if the process dies before: the dialplan recorded every outcome in AstDB
         (never deleted by the dialer: it has no ``system`` permission; the dialplan drops each
@@ -312,14 +313,15 @@ class DialerRunner:
         housekeeping = clock - self._housekept_at >= self.refresh
         wrap_ups_over = housekeeping or any(end <= now for end in self._wrap_ups_end)
         idle = not (progress or results or missed or freed or devices or campaigns)
-        if idle and not (wrap_ups_over or self._dashboard.due(clock)):
+        if idle and not wrap_ups_over:
+            self._spawn(self._notify_soon())  # what is due of the live notifications, if anything
             return
         self._progress, self._results, self._missed_agents, self._freed_agents = {}, [], set(), set()
         self._device_changes = {}
         if housekeeping:
             self._housekept_at = clock
         self.store.changes.clear()
-        sent, statuses = set(), {}
+        statuses = {}
         try:
             with self.store.env() as env:
                 if progress or results or missed or freed:
@@ -330,7 +332,7 @@ class DialerRunner:
                 plan, claimed, contacts = self._plan(env, campaigns) if campaigns else (None, [], {})
                 if plan is not None:
                     statuses = self._write_statuses(env, plan.statuses)
-                sent = self._notify(env)
+                agents_campaigns = self.store.campaigns_of_agents(self.store.changes.agents, env=env)
         except Exception as exc:
             # Rolled back whole: keep what was to be stored for the next turn, send nothing.
             self._progress = {**{call.uuid: call for call in progress}, **self._progress}
@@ -338,17 +340,19 @@ class DialerRunner:
             self._missed_agents |= missed
             self._freed_agents |= freed
             self._device_changes = {**devices, **self._device_changes}
-            self._dashboard.add(sent)
             if isinstance(exc, TRANSIENT_DB_ERRORS):
                 _logger.info("Dialling turn retried: %s", exc)
                 return
             raise
+        self._agents_changed.add(self.store.changes.agents)
+        self._dashboard.add(self.store.changes.campaigns | agents_campaigns)
         self._statuses_written.update(statuses)
         self._wrap_ups_end = (
             [end for end in self._wrap_ups_end if end > now] if wrap_ups_over else self._wrap_ups_end
         )
         self._wrap_ups_end += [item[2].wrap_up_until for item in results if item[2] and item[2].wrap_up_until]
         if plan is None:
+            self._spawn(self._notify_soon())
             return
         self._start = plan.next_start
         self.statuses = dict(plan.statuses)
@@ -359,6 +363,9 @@ class DialerRunner:
             self.calls[order.call.uuid] = order.call
             self.contacts[order.call.contact_id] = contacts[order.call.contact_id]
             self._spawn(self._send_originate(order))
+        # After the Originates are on their way (tasks run in the order they were made): telling
+        # the browsers costs a transaction and a NOTIFY, which no call should wait for.
+        self._spawn(self._notify_soon())
 
     def _plan(self, env, campaigns):
         """Read the ready agents with a free phone, their reserved contacts and the due contacts,
@@ -431,21 +438,31 @@ class DialerRunner:
         self.store.write_statuses(to_write, now, env=env)
         return keys
 
-    def _notify(self, env):
-        """Tell the consoles of the agents whose state changed, and (at most every
-        half a second, ``dialer.notices``) the dashboards of the campaigns whose figures changed.
-        Returns the campaigns told, to tell again if the transaction fails."""
-        agents = self.store.changes.agents
-        if agents:
-            env["outbound.agent"].invalidate_model(["state"])  # changed in SQL: read it afresh
-            live.notify_agents(env, agents)
-        self._dashboard.add(self.store.changes.campaigns | self.store.campaigns_of_agents(agents, env=env))
+    async def _notify_soon(self):
+        """Once the turn's transaction is committed, in a short transaction of its own on another
+        thread (a transaction and a NOTIFY that neither a call nor an AMI event should wait for):
+        tell the consoles of the agents whose state changed, and (at most every half a second,
+        ``dialer.notices``) the dashboards of the campaigns whose figures changed. What could not
+        be told is told with the next."""
         clock = time.monotonic()
-        if not self._dashboard.due(clock):
-            return set()
-        sent = self._dashboard.take(clock)
-        live.notify_dashboard(env, sent)
-        return sent
+        agents = self._agents_changed.take(clock) if self._agents_changed.due(clock) else set()
+        campaigns = self._dashboard.take(clock) if self._dashboard.due(clock) else set()
+        if not (agents or campaigns):
+            return
+        try:
+            if self.store.one_connection:  # tests: one connection serves every thread, no second one
+                self._send_notices(agents, campaigns)
+            else:
+                await asyncio.get_running_loop().run_in_executor(None, self._send_notices, agents, campaigns)
+        except Exception:
+            _logger.exception("Live notifications not sent; they will be sent with the next ones")
+            self._agents_changed.add(agents)
+            self._dashboard.add(campaigns)
+
+    def _send_notices(self, agents, campaigns):
+        with self.store.env() as env:
+            live.notify_agents(env, agents)
+            live.notify_dashboard(env, campaigns)
 
     def _spawn(self, awaitable):
         task = asyncio.get_running_loop().create_task(awaitable)

@@ -114,6 +114,12 @@ class DialerStore:
         self.holder = holder
         self.changes = Changes()
 
+    @property
+    def one_connection(self):
+        """The registry is in test mode: every cursor is a savepoint of the test's one connection,
+        which the test's own thread uses without a lock."""
+        return self.registry.test_cr is not None
+
     @contextmanager
     def env(self):
         """A short transaction, committed on success, retried by the caller on serialization failure."""

@@ -7,7 +7,6 @@ on its own thread, the host on an asyncio loop in another.
 
 import asyncio
 import threading
-import time
 from contextlib import contextmanager
 from datetime import timedelta
 from unittest.mock import patch
@@ -88,9 +87,3 @@ def dialer_running(case, server, scenario, clock=None):
             case.assertFalse(thread.is_alive(), "the dialer host stopped")
             if "error" in outcome:
                 raise outcome["error"]
-
-
-def wall_clock_from(start):
-    """A clock that starts at ``start`` and runs at the wall clock's pace."""
-    origin = time.monotonic()
-    return lambda: start + timedelta(seconds=time.monotonic() - origin)

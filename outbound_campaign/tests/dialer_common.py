@@ -24,6 +24,12 @@ from .common import OutboundCampaignCase
 TUESDAY_10AM = datetime(2026, 3, 10, 10, 0, tzinfo=timezone.utc)
 
 
+def wall_clock_from(start):
+    """Time that starts at ``start`` and runs at the wall clock's pace."""
+    origin = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - origin)
+
+
 class DialerCase(OutboundCampaignCase):
     @classmethod
     def setUpClass(cls):
@@ -50,9 +56,7 @@ class DialerCase(OutboundCampaignCase):
         return [message["payload"] for message in messages if message["type"] == notification_type]
 
     def frozen_clock(self, start=TUESDAY_10AM):
-        """Time that starts at ``start`` and runs at the wall clock's pace."""
-        origin = time.monotonic()
-        return lambda: start + timedelta(seconds=time.monotonic() - origin)
+        return wall_clock_from(start)
 
     @staticmethod
     def settled(campaign):

@@ -1,8 +1,8 @@
-from odoo import Command, fields
+from odoo import fields
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import tagged
 
-from .agent_console_common import AgentConsoleCase, take_call
+from .agent_console_common import AgentConsoleCase
 
 
 @tagged("post_install", "-at_install")
@@ -151,58 +151,3 @@ class TestAgentConsole(AgentConsoleCase):
     def test_agents_cannot_write_their_record_directly(self):
         with self.assertRaises(AccessError):
             self.console.write({"state": "ready"})
-
-
-# In the agent's browser: the pop is shown, a disposition click records it and the agent is ready.
-CONSOLE_FLOW = """
-const wait = (selector, timeout = 30000) => new Promise((resolve, reject) => {
-    const started = Date.now();
-    (function poll() {
-        const found = document.querySelector(selector);
-        if (found) { return resolve(found); }
-        if (Date.now() - started > timeout) { return reject(new Error("not rendered: " + selector)); }
-        setTimeout(poll, 100);
-    })();
-});
-(async () => {
-    await wait(".o_outbound_console_state[data-state='wrap_up']");
-    const pop = await wait(".o_outbound_screen_pop");
-    if (!pop.textContent.includes("A-1001")) { throw new Error("extra data missing from the pop"); }
-    (await wait(".o_outbound_disposition[data-disposition-id='%(disposition)s']")).click();
-    await wait(".o_outbound_console_state[data-state='ready']");
-    console.log("test successful");
-})().catch((error) => console.error(error.message));
-"""
-
-
-@tagged("post_install", "-at_install")
-class TestAgentConsoleInBrowser(HttpCase):
-    def test_disposition_from_the_console(self):
-        user = new_test_user(
-            self.env, login="oc_console_agent", groups="outbound_campaign.group_outbound_agent"
-        )
-        agent = self.env["outbound.agent"].create({"user_id": user.id, "channel": "PJSIP/2101"})
-        server = self.env["outbound.dialer.server"].create(
-            {"name": "Console PBX", "host": "127.0.0.1", "username": "dialer", "secret": "s3cret"}
-        )
-        campaign = self.env["outbound.campaign"].create(
-            {
-                "name": "Console",
-                "dialer_server_id": server.id,
-                "country_id": self.env.ref("base.uk").id,
-                "agent_ids": [Command.link(agent.id)],
-                "contact_ids": [
-                    Command.create({"phone": "+442079460301", "extra_data": {"Account": "A-1001"}})
-                ],
-            }
-        )
-        call = take_call(self.env, agent, campaign.contact_ids)
-        interested = self.env.ref("outbound_campaign.disposition_interested")
-        self.browser_js(
-            "/odoo/action-outbound_campaign.outbound_agent_console_action",
-            CONSOLE_FLOW % {"disposition": interested.id},
-            login=user.login,
-            timeout=90,
-        )
-        self.assertEqual(call.disposition_id, interested)
-        self.assertEqual(agent.state, "ready")

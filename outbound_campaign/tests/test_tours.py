@@ -1,17 +1,13 @@
 """The main flows in a real browser (headless Chromium), with the PBX simulator answering and a
 dialer host dialling behind the web client, as in production."""
 
-from datetime import datetime, timezone
-
 from odoo import Command
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from pbxsim import Scenario
 
-from .browser_dialer import bus_delivered, dialer_running, wall_clock_from
-
-#: A Tuesday, 10:00 UTC: 11:00 in Paris and 10:00 in London, inside legal calling hours.
-TUESDAY_10AM = datetime(2026, 3, 10, 10, 0, tzinfo=timezone.utc)
+from .browser_dialer import bus_delivered, dialer_running
+from .dialer_common import TUESDAY_10AM, wall_clock_from
 
 
 @tagged("post_install", "-at_install")
