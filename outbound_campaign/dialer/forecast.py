@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from .schedule import CallingWindow, _next_boundary, _require_aware, _zone, is_callable, next_callable_at
+from .schedule import CallingWindow, is_callable, next_boundary, next_callable_at, require_aware, zone_named
 
 #: The span over which the pace is measured.
 PACE_SPAN = timedelta(minutes=30)
@@ -38,10 +38,10 @@ class Forecast:
 
 def _open_until(start: datetime, window: CallingWindow, limit: datetime) -> datetime:
     """The end of the callable stretch that ``start`` (callable) lies in, or ``limit`` if later."""
-    zone, span = _zone(window.tz), window.daily_span()
+    zone, span = zone_named(window.tz), window.daily_span()
     at = start
     while at < limit:
-        boundary = _next_boundary(at, zone, span)
+        boundary = next_boundary(at, zone, span)
         if not is_callable(boundary, window):
             return min(boundary, limit)
         at = boundary
@@ -50,14 +50,14 @@ def _open_until(start: datetime, window: CallingWindow, limit: datetime) -> date
 
 def _weeks_later(at: datetime, tz: str, weeks: int) -> datetime:
     """The same wall-clock time ``weeks`` weeks later on the clock of ``tz``."""
-    zone = _zone(tz)
+    zone = zone_named(tz)
     wall = at.astimezone(zone).replace(tzinfo=None) + timedelta(weeks=weeks)
     return wall.replace(tzinfo=zone).astimezone(timezone.utc)
 
 
 def callable_time(start: datetime, end: datetime, window: CallingWindow) -> timedelta:
     """How long the campaign may call within ``[start, end)``."""
-    start, end = _require_aware(start), _require_aware(end)
+    start, end = require_aware(start), require_aware(end)
     total = timedelta()
     at = start
     while at < end:
@@ -80,7 +80,7 @@ def pace_per_hour(closed: int, now: datetime, window: CallingWindow, span: timed
 
 def exhaust(now: datetime, contacts_left: int, per_hour: float, window: CallingWindow) -> Forecast:
     """When ``contacts_left`` contacts are closed at ``per_hour``, calling only within ``window``."""
-    now = _require_aware(now)
+    now = require_aware(now)
     if contacts_left <= 0:
         return Forecast(ON_PACE, now)
     if per_hour <= 0:

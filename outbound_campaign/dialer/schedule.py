@@ -67,7 +67,7 @@ class CallingWindow:
     legal_hours: tuple[float, float] | None = LEGAL_HOURS
 
     def __post_init__(self) -> None:
-        _zone(self.tz)
+        zone_named(self.tz)
         if not self.weekdays or not self.weekdays <= ALL_WEEKDAYS:
             raise ValueError(f"weekdays must be a non-empty subset of 0..6, got {sorted(self.weekdays)}")
         if self.date_start and self.date_end and self.date_end < self.date_start:
@@ -100,7 +100,7 @@ class WindowStatus:
 
 
 @lru_cache(maxsize=512)
-def _zone(key: str) -> ZoneInfo:
+def zone_named(key: str) -> ZoneInfo:
     try:
         return ZoneInfo(key)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -128,14 +128,14 @@ def contact_timezone(e164: str | None, explicit_tz: str | None, campaign_tz: str
             return from_number
     if explicit_tz:
         try:
-            _zone(explicit_tz)
+            zone_named(explicit_tz)
         except ValueError:
             return campaign_tz
         return explicit_tz
     return campaign_tz
 
 
-def _require_aware(now: datetime) -> datetime:
+def require_aware(now: datetime) -> datetime:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("times given to the scheduler must be timezone-aware (UTC)")
     return now.astimezone(timezone.utc)
@@ -174,7 +174,7 @@ def _wall_to_utc(day: date, zone: ZoneInfo) -> datetime:
 
 
 def _date_bounds(window: CallingWindow) -> tuple[datetime | None, datetime | None]:
-    zone = _zone(window.tz)
+    zone = zone_named(window.tz)
     start = _wall_to_utc(window.date_start, zone) if window.date_start else None
     end = _wall_to_utc(window.date_end + timedelta(days=1), zone) if window.date_end else None
     return start, end
@@ -184,7 +184,7 @@ def _open_locally(local: datetime, span: tuple[int, int], weekdays: frozenset[in
     return local.weekday() in weekdays and span[0] <= _second_of_day(local) < span[1]
 
 
-def _next_boundary(at: datetime, zone: ZoneInfo, span: tuple[int, int]) -> datetime:
+def next_boundary(at: datetime, zone: ZoneInfo, span: tuple[int, int]) -> datetime:
     """The next instant after ``at`` where callability may change: the clock reaching the
     window's start, its end or midnight, or the UTC offset changing."""
     local = at.astimezone(zone)
@@ -198,7 +198,7 @@ def _next_boundary(at: datetime, zone: ZoneInfo, span: tuple[int, int]) -> datet
 
 def is_callable(now_utc: datetime, window: CallingWindow, tz: str | None = None) -> bool:
     """Whether a contact whose clock is ``tz`` (default: the campaign's) may be called now."""
-    return next_callable_at(now_utc, window, tz) == _require_aware(now_utc)
+    return next_callable_at(now_utc, window, tz) == require_aware(now_utc)
 
 
 def next_callable_at(now_utc: datetime, window: CallingWindow, tz: str | None = None) -> datetime | None:
@@ -207,11 +207,11 @@ def next_callable_at(now_utc: datetime, window: CallingWindow, tz: str | None = 
     Returns ``now_utc`` itself when callable now, ``None`` when never again (past the end date,
     or a window emptied by the legal hours), else a UTC datetime.
     """
-    at = _require_aware(now_utc)
+    at = require_aware(now_utc)
     span = window.daily_span()
     if span is None:
         return None
-    zone = _zone(tz or window.tz)
+    zone = zone_named(tz or window.tz)
     start, end = _date_bounds(window)
     if start is not None and at < start:
         at = start
@@ -221,13 +221,13 @@ def next_callable_at(now_utc: datetime, window: CallingWindow, tz: str | None = 
             return None
         if _open_locally(at.astimezone(zone), span, window.weekdays):
             return at
-        at = _next_boundary(at, zone, span)
+        at = next_boundary(at, zone, span)
     return None
 
 
 def window_status(now_utc: datetime, window: CallingWindow) -> WindowStatus:
     """Campaign-level status in the campaign's zone, for the dashboard's "why not dialing" text."""
-    now = _require_aware(now_utc)
+    now = require_aware(now_utc)
     start, end = _date_bounds(window)
     if end is not None and now >= end:
         return WindowStatus(False, None, ENDED)
@@ -238,6 +238,6 @@ def window_status(now_utc: datetime, window: CallingWindow) -> WindowStatus:
         return WindowStatus(False, None, NEVER)
     if start is not None and now < start:
         return WindowStatus(False, opens_at, NOT_STARTED)
-    local = now.astimezone(_zone(window.tz))
+    local = now.astimezone(zone_named(window.tz))
     reason = OUTSIDE_HOURS if local.weekday() in window.weekdays else CLOSED_DAY
     return WindowStatus(False, opens_at, reason)

@@ -105,6 +105,21 @@ class Changes:
         self.campaigns.clear()
 
 
+def calling_window(campaign):
+    """The calling window of an ``outbound.campaign`` record, as the engine reads it (the
+    dashboard's forecast uses the same)."""
+    return CallingWindow(
+        tz=campaign.tz or "UTC",
+        date_start=campaign.date_start or None,
+        date_end=campaign.date_end or None,
+        daily_window=campaign.use_time_window,
+        hour_start=campaign.time_start if campaign.use_time_window else 0.0,
+        hour_end=campaign.time_end if campaign.use_time_window else 24.0,
+        weekdays=frozenset(i for i, day in enumerate(WEEKDAYS) if campaign[day]),
+        legal_hours=(8.0, 21.0) if campaign.enforce_legal_hours else None,
+    )
+
+
 class DialerStore:
     """The dialer's view of the database for one dialer server."""
 
@@ -266,16 +281,7 @@ class DialerStore:
             id=campaign.id,
             type=CampaignType(campaign.campaign_type),
             server_id=self.server_id,
-            window=CallingWindow(
-                tz=campaign.tz or "UTC",
-                date_start=campaign.date_start or None,
-                date_end=campaign.date_end or None,
-                daily_window=campaign.use_time_window,
-                hour_start=campaign.time_start if campaign.use_time_window else 0.0,
-                hour_end=campaign.time_end if campaign.use_time_window else 24.0,
-                weekdays=frozenset(i for i, day in enumerate(WEEKDAYS) if campaign[day]),
-                legal_hours=(8.0, 21.0) if campaign.enforce_legal_hours else None,
-            ),
+            window=calling_window(campaign),
             caller_id_number=campaign.caller_id_number or "",
             caller_id_name=campaign.caller_id_name or "",
             dial_timeout=campaign.dial_timeout,

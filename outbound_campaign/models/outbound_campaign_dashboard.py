@@ -11,7 +11,7 @@ from odoo.tools.misc import babel_locale_parse, get_lang
 from .. import live
 from ..dialer import engine, forecast, schedule
 from ..dialer.pacing import PacingStats
-from ..host.store import DialerStore, naive, pacing_stats, utc
+from ..host.store import calling_window, naive, pacing_stats, utc
 from .outbound_campaign_counter import CONTACT
 
 #: The dialer host renews its heartbeat every third of its lease (10 s by default) and the cron
@@ -62,7 +62,6 @@ class OutboundCampaign(models.Model):
         agents = self._dashboard_agents()
         # The dialer's own reading of the campaigns (pacing counts over whole days, calling
         # window), so that the card shows what the dialer acts on.
-        store = DialerStore(self.env.registry, None, None)
         pacing = pacing_stats(self.env, self.ids, now)
         reasons = (
             self.env["outbound.pause.reason"]
@@ -81,7 +80,7 @@ class OutboundCampaign(models.Model):
             agent_counts = agents.get(campaign.id) or {"states": {}, "paused": {}}
             states = agent_counts["states"]
             status, level = campaign._dashboard_status(now, show)
-            exhaust = campaign._dashboard_forecast(store, now, left, closed_recently)
+            exhaust = campaign._dashboard_forecast(now, left, closed_recently)
             cards.append(
                 {
                     "id": campaign.id,
@@ -200,9 +199,9 @@ class OutboundCampaign(models.Model):
 
     # -- status and forecast, in words -------------------------------------------------------------
 
-    def _dashboard_forecast(self, store, now, left, closed_recently):
+    def _dashboard_forecast(self, now, left, closed_recently):
         try:  # the calling window exactly as the dialer reads it
-            window = store._campaign_view(self, PacingStats()).window
+            window = calling_window(self)
         except ValueError:  # settings the dialer refuses too: it does not dial this campaign
             return forecast.Forecast(forecast.NO_PACE)
         pace = forecast.pace_per_hour(closed_recently, now, window)
