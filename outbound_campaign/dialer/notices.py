@@ -19,9 +19,9 @@ DASHBOARD_INTERVAL = 0.5
 AGENT_INTERVAL = 0.2
 
 
-class DashboardNotices:
-    """Campaigns whose dashboard figures changed, to send at most every ``interval`` seconds
-    (``now`` is any monotonic clock, in seconds)."""
+class PendingNotices:
+    """Ids (campaigns whose dashboard figures changed, agents whose console must hear of them) to
+    send at most every ``interval`` seconds (``now`` is any monotonic clock, in seconds)."""
 
     def __init__(self, interval: float = DASHBOARD_INTERVAL) -> None:
         self.interval = interval

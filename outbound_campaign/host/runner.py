@@ -40,7 +40,7 @@ from ..dialer.ami import (
     OriginateUnknown,
 )
 from ..dialer.device_state import fold_device_states, free_agents, offerable
-from ..dialer.notices import AGENT_INTERVAL, DashboardNotices
+from ..dialer.notices import AGENT_INTERVAL, PendingNotices
 from ..dialer.pacing import PacingStats, TokenBucket
 from .store import TRANSIENT_DB_ERRORS
 
@@ -113,8 +113,8 @@ class DialerRunner:
         self._freed_agents = set()  # agents whose bridge leg could not be sent: ready again
         self.device_states = {}  # device -> state, from DeviceStateList and DeviceStateChange
         self._device_changes = {}  # device -> state not yet stored on the agents
-        self._dashboard = DashboardNotices()
-        self._agents_changed = DashboardNotices(AGENT_INTERVAL)  # their consoles not yet told
+        self._dashboard = PendingNotices()
+        self._agents_changed = PendingNotices(AGENT_INTERVAL)  # their consoles not yet told
         self._statuses_written = {}  # campaign id -> (reason, until, ratio) last written
         self._housekept_at = 0.0
         self._wrap_ups_end = []  # ends of the wrap-ups this host started, not yet over
@@ -314,7 +314,7 @@ class DialerRunner:
         wrap_ups_over = housekeeping or any(end <= now for end in self._wrap_ups_end)
         idle = not (progress or results or missed or freed or devices or campaigns)
         if idle and not wrap_ups_over:
-            self._spawn(self._notify_soon())  # what is due of the live notifications, if anything
+            self._notify_if_due()
             return
         self._progress, self._results, self._missed_agents, self._freed_agents = {}, [], set(), set()
         self._device_changes = {}
@@ -352,7 +352,7 @@ class DialerRunner:
         )
         self._wrap_ups_end += [item[2].wrap_up_until for item in results if item[2] and item[2].wrap_up_until]
         if plan is None:
-            self._spawn(self._notify_soon())
+            self._notify_if_due()
             return
         self._start = plan.next_start
         self.statuses = dict(plan.statuses)
@@ -365,7 +365,7 @@ class DialerRunner:
             self._spawn(self._send_originate(order))
         # After the Originates are on their way (tasks run in the order they were made): telling
         # the browsers costs a transaction and a NOTIFY, which no call should wait for.
-        self._spawn(self._notify_soon())
+        self._notify_if_due()
 
     def _plan(self, env, campaigns):
         """Read the ready agents with a free phone, their reserved contacts and the due contacts,
@@ -438,17 +438,20 @@ class DialerRunner:
         self.store.write_statuses(to_write, now, env=env)
         return keys
 
-    async def _notify_soon(self):
-        """Once the turn's transaction is committed, in a short transaction of its own on another
-        thread (a transaction and a NOTIFY that neither a call nor an AMI event should wait for):
-        tell the consoles of the agents whose state changed, and (at most every half a second,
-        ``dialer.notices``) the dashboards of the campaigns whose figures changed. What could not
-        be told is told with the next."""
+    def _notify_if_due(self):
+        """Once the turn's transaction is committed: tell the consoles of the agents whose state
+        changed, and (at most every half a second, ``dialer.notices``) the dashboards of the
+        campaigns whose figures changed, if anything is due (an idle host turns every tick)."""
         clock = time.monotonic()
         agents = self._agents_changed.take(clock) if self._agents_changed.due(clock) else set()
         campaigns = self._dashboard.take(clock) if self._dashboard.due(clock) else set()
-        if not (agents or campaigns):
-            return
+        if agents or campaigns:
+            self._spawn(self._notify(agents, campaigns))
+
+    async def _notify(self, agents, campaigns):
+        """In a short transaction of its own on another thread: a transaction and a NOTIFY that
+        neither a call nor an AMI event should wait for. What could not be told is told with the
+        next."""
         try:
             if self.store.one_connection:  # tests: one connection serves every thread, no second one
                 self._send_notices(agents, campaigns)

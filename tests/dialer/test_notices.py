@@ -1,10 +1,10 @@
 """Dashboard notifications of one host: gathered, at most one every half second."""
 
-from outbound_campaign.dialer.notices import DashboardNotices
+from outbound_campaign.dialer.notices import PendingNotices
 
 
 def test_changes_are_gathered_and_sent_at_most_every_interval():
-    notices = DashboardNotices(interval=0.5)
+    notices = PendingNotices(interval=0.5)
     assert not notices.due(0.0), "nothing to send"
     notices.add([1, 2])
     assert notices.due(0.0)
