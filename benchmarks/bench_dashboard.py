@@ -7,12 +7,12 @@ outbound_campaign installed: ``make bench`` prepares one). The data is committed
 must see real tables, vacuumed and analysed) and deleted at the end.
 """
 
-import argparse
 import sys
 import time
 from datetime import timedelta
 
-import odoo
+from odoo_database import argument_parser, open_registry
+
 from odoo import SUPERUSER_ID, Command, api
 from odoo.tools import SQL
 
@@ -204,13 +204,9 @@ def bench(registry):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-c", "--config", required=True)
-    parser.add_argument("-d", "--database", required=True)
+    parser = argument_parser(__doc__)
     args = parser.parse_args()
-    odoo.tools.config.parse_config(["-c", args.config, "-d", args.database, "--log-level=warn"])
-    odoo.modules.module.initialize_sys_path()
-    registry = odoo.modules.registry.Registry(args.database)
+    registry = open_registry(args, "--log-level=warn")
     print("== dashboard")
     bench(registry)
     return 0

@@ -9,7 +9,6 @@ Usage: python3 benchmarks/bench_dialer.py -c ODOO_CONF -d DATABASE (a throwaway 
 outbound_campaign installed: ``make bench`` prepares one).
 """
 
-import argparse
 import asyncio
 import importlib.util
 import sys
@@ -19,8 +18,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import psutil
+from odoo_database import argument_parser, open_registry
 
-import odoo
 from odoo.tools import SQL
 
 from pbxsim import Scenario, run_in_thread
@@ -229,13 +228,9 @@ def bench_selection(registry, sizes=(10_000, 1_000_000), runs=1000):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-c", "--config", required=True)
-    parser.add_argument("-d", "--database", required=True)
+    parser = argument_parser(__doc__)
     args = parser.parse_args()
-    odoo.tools.config.parse_config(["-c", args.config, "-d", args.database, "--log-level=warn"])
-    odoo.modules.module.initialize_sys_path()
-    registry = odoo.modules.registry.Registry(args.database)
+    registry = open_registry(args, "--log-level=warn")
     print("== dialer")
     bench_latency()
     bench_throughput()

@@ -12,7 +12,6 @@ Run by ``make bench`` (scripts/bench.sh) against a throwaway database:
 Nothing is committed: the transaction is rolled back at the end.
 """
 
-import argparse
 import base64
 import csv
 import io
@@ -21,10 +20,10 @@ import resource
 import time
 
 import phonenumbers
+from odoo_database import argument_parser, open_registry
 from psycopg2 import sql
 
 import odoo
-from odoo.tools import config
 
 FIRSTNAMES = ["Ann", "Bob", "Chloé", "David", "Émile", "Fatima", "George", "Hélène", "Ian", "Jade"]
 LASTNAMES = ["Smith", "Jones", "Taylor", "Brown", "Dupont", "Martin", "Wilson", "Evans", "Moreau", "Khan"]
@@ -189,16 +188,12 @@ def bench(env, row_count, load_count, repeat):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-c", "--config", required=True)
-    parser.add_argument("-d", "--database", required=True)
+    parser = argument_parser(__doc__)
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--load-rows", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3, help="turns of the import and its limit")
     args = parser.parse_args()
-    config.parse_config(["-c", args.config, "-d", args.database])
-    odoo.modules.module.initialize_sys_path()
-    registry = odoo.modules.registry.Registry(args.database)
+    registry = open_registry(args)
     with registry.cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
         try:
