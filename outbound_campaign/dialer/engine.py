@@ -36,14 +36,11 @@ Decisions on attempts (the tables are in ``outcomes``):
 from __future__ import annotations
 
 import re
-import string
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from enum import Enum
-
-import phonenumbers
 
 from .outcomes import (
     CAUSE_OUTCOMES,
@@ -66,6 +63,16 @@ from .pacing import (
     client_first_dials,
     dial_ratio,
     share_round_robin,
+)
+from . import rules
+from .rules import (
+    E164,
+    check_dial_string,
+    check_dial_template,
+    check_e164,
+    check_no_control_characters,
+    check_sound_name,
+    dial_string,
 )
 from .schedule import CallingWindow, contact_timezone, next_callable_at, window_status
 
@@ -95,14 +102,9 @@ SETTLE = timedelta(seconds=5)
 #: declared ``unknown``.
 RECONCILE_GRACE = timedelta(minutes=2)
 
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-_DIAL_STRING = re.compile(r"^[A-Za-z0-9+/@._-]+$")
 _CHANNEL = re.compile(r"^[A-Za-z0-9+/@._;:-]+$")
 _CONTEXT = re.compile(r"^[A-Za-z0-9_-]+$")
-_SOUND = re.compile(r"^[A-Za-z0-9_./-]+$")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_PLACEHOLDERS = frozenset({"number", "digits", "national"})
 
 
 class CallState(str, Enum):
@@ -125,66 +127,13 @@ class ContactState(str, Enum):
 
 
 # --- validation ---------------------------------------------------------------------------------
-
-
-def _check_header(name: str, value: str) -> str:
-    """Refuse, never strip, what could end an AMI header early or forge another one."""
-    if _CONTROL.search(value):
-        raise ValueError(f"{name}: control characters (CR, LF, NUL…) are refused in {value!r}")
-    return value
+# The rules shared with the models live in ``rules``; here, only what the engine alone checks.
 
 
 def _check_pattern(name: str, value: str, pattern: re.Pattern[str]) -> str:
     if not pattern.fullmatch(value or ""):
         raise ValueError(f"{name}: {value!r} has characters outside {pattern.pattern}")
     return value
-
-
-def check_e164(number: str) -> str:
-    """An E.164 number with its +, nothing else."""
-    if not isinstance(number, str) or not E164.fullmatch(number):
-        raise ValueError(f"{number!r} is not an E.164 number (+ then 7 to 15 digits)")
-    return number
-
-
-def check_dial_template(template: str) -> str:
-    """A dial template may only use ``{number}``, ``{digits}`` and ``{national}``, plainly."""
-    try:
-        fields = [(name, spec, conv) for _text, name, spec, conv in string.Formatter().parse(template)]
-    except ValueError as exc:
-        raise ValueError(f"dial template {template!r}: {exc}") from exc
-    for name, spec, conv in fields:
-        if name is None:
-            continue
-        if name not in _PLACEHOLDERS or spec or conv:
-            raise ValueError(
-                f"dial template {template!r}: placeholder {{{name}}} is not one of "
-                "{number}, {digits}, {national}"
-            )
-    return template
-
-
-def dial_string(template: str, number: str) -> str:
-    """The channel to dial for ``number`` through the server's ``customer_dial_template``.
-
-    ``{number}`` is E.164 with its +, ``{digits}`` without it, ``{national}`` the number as
-    dialled inside its country, national prefix included (``0123456789`` for +33 1 23 45 67 89,
-    ``2015550123`` for +1 201-555-0123).
-    """
-    check_dial_template(template)
-    check_e164(number)
-    parsed = phonenumbers.parse(number, None)
-    national = re.sub(r"\D", "", phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))
-    result = template.format(number=number, digits=number[1:], national=national)
-    if not _DIAL_STRING.fullmatch(result):
-        raise ValueError(f"dial string {result!r} has characters outside [A-Za-z0-9+/@._-]")
-    return result
-
-
-def _caller_id(name: str, number: str) -> str:
-    if _CONTROL.search(name) or any(c in name for c in '"<>\\') or len(name) > 80:
-        raise ValueError(f'caller ID name {name!r}: at most 80 characters, no control or "<>\\')
-    return f'"{name}" <{check_e164(number)}>'
 
 
 def _aware(now: datetime) -> datetime:
@@ -263,7 +212,7 @@ class CampaignView:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "type", CampaignType(self.type))
-        _caller_id(self.caller_id_name, self.caller_id_number)
+        rules.caller_id(self.caller_id_name, self.caller_id_number)
         if self.wrap_up_time < 0:
             raise ValueError("the wrap-up time cannot be negative")
         if self.dial_timeout < MIN_DIAL_TIMEOUT:
@@ -272,9 +221,7 @@ class CampaignView:
             raise ValueError("agent ring timeout, max wait and max attempts must be positive")
         if self.type is CampaignType.CLIENT_FIRST:
             for name in ("hold_message", "abandon_message"):
-                _check_pattern(name, getattr(self, name) or "", _SOUND)
-                if ".." in getattr(self, name):
-                    raise ValueError(f"{name}: a sound name cannot climb out of the sounds folder")
+                check_sound_name(name, getattr(self, name))
 
 
 @dataclass(frozen=True)
@@ -287,9 +234,7 @@ class AgentView:
     ready_since: datetime
 
     def __post_init__(self) -> None:
-        _check_pattern("agent channel", self.channel, _DIAL_STRING)
-        if "/" not in self.channel:
-            raise ValueError(f"agent channel {self.channel!r} needs a technology, e.g. PJSIP/1001")
+        check_dial_string("agent channel", self.channel)
 
 
 @dataclass(frozen=True)
@@ -378,9 +323,9 @@ class OriginateOrder:
     def __post_init__(self) -> None:
         _check_pattern("context", self.context, _CONTEXT)
         for name, value in (("Channel", self.channel), ("CallerID", self.caller_id)):
-            _check_header(name, value)
+            check_no_control_characters(name, value)
         for name, value in self.variables.items():
-            if "," in _check_header(name, value):
+            if "," in check_no_control_characters(name, value):
                 raise ValueError(f"variable {name}: a comma would split the Variable header")
 
     def to_ami_headers(self) -> dict[str, str]:
@@ -531,7 +476,7 @@ def _originate(
         queued_at=now,
         reserved=reserved,
     )
-    caller_id = _caller_id(campaign.caller_id_name, campaign.caller_id_number)
+    caller_id = rules.caller_id(campaign.caller_id_name, campaign.caller_id_number)
     variables = {"OC_CALL_UUID": uuid, "OC_CAMPAIGN_ID": str(campaign.id), "OC_DAY": _astdb_day(now)}
     if agent is not None:
         variables |= {
