@@ -42,6 +42,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 
+from . import rules
 from .outcomes import (
     CAUSE_OUTCOMES,
     DIAL_STATUS_OUTCOMES,
@@ -64,7 +65,6 @@ from .pacing import (
     dial_ratio,
     share_round_robin,
 )
-from . import rules
 from .rules import (
     E164,
     check_dial_string,
@@ -212,13 +212,18 @@ class CampaignView:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "type", CampaignType(self.type))
-        rules.caller_id(self.caller_id_name, self.caller_id_number)
         if self.wrap_up_time < 0:
             raise ValueError("the wrap-up time cannot be negative")
         if self.dial_timeout < MIN_DIAL_TIMEOUT:
             raise ValueError(f"dial timeout {self.dial_timeout} s: numbers must ring at least 15 s")
         if self.agent_ring_timeout <= 0 or self.max_wait <= 0 or self.max_attempts < 1:
             raise ValueError("agent ring timeout, max wait and max attempts must be positive")
+
+    def check_dialable(self) -> None:
+        """Raise ``ValueError`` if no new call may be placed as the campaign stands: what it sends
+        to Asterisk (caller ID, client-first messages) must pass the rules. A campaign that fails
+        them still settles its calls in flight: only the host's dialling leaves it out."""
+        rules.caller_id(self.caller_id_name, self.caller_id_number)
         if self.type is CampaignType.CLIENT_FIRST:
             for name in ("hold_message", "abandon_message"):
                 check_sound_name(name, getattr(self, name))

@@ -16,9 +16,15 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from .outcomes import Outcome
+
+#: Ended calls that are no customer call, so count nowhere in pacing: the agent's phone rang out
+#: (the customer was never dialled), or the fate of the call stayed unknown.
+NOT_CUSTOMER_CALLS = frozenset({Outcome.AGENT_NO_ANSWER.value, Outcome.UNKNOWN.value})
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,23 @@ class PacingStats:
     def answer_rate(self) -> float:
         """Live answers per finished customer call (0 before the first call)."""
         return self.answered / self.dialed if self.dialed else 0.0
+
+    def __add__(self, other: PacingStats) -> PacingStats:
+        return PacingStats(
+            self.dialed + other.dialed, self.answered + other.answered, self.abandoned + other.abandoned
+        )
+
+
+def stats_of_outcomes(counts: Mapping[str, int]) -> PacingStats:
+    """The pacing counts of ended calls given as ``{outcome value: calls}``: the one counting rule,
+    applied by the host to the campaign counters over the window and to the calls ended since.
+    An abandoned call is a live answer too."""
+    abandoned = counts.get(Outcome.ABANDONED.value, 0)
+    return PacingStats(
+        dialed=sum(calls for outcome, calls in counts.items() if outcome not in NOT_CUSTOMER_CALLS),
+        answered=counts.get(Outcome.ANSWERED.value, 0) + abandoned,
+        abandoned=abandoned,
+    )
 
 
 class RollingStats:

@@ -148,7 +148,9 @@ def dial_string(template: str, number: str) -> str:
     check_e164(number)
     parsed = phonenumbers.parse(number, None)
     national = re.sub(r"\D", "", phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))
-    return check_dial_string("dial string", template.format(number=number, digits=number[1:], national=national))
+    return check_dial_string(
+        "dial string", template.format(number=number, digits=number[1:], national=national)
+    )
 
 
 # --- what the campaign sends to Asterisk ----------------------------------------------------------

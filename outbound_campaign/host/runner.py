@@ -21,6 +21,7 @@ are on their way, in a short transaction of their own (the bus writes them when 
 """
 
 import asyncio
+import collections
 import contextlib
 import logging
 import math
@@ -41,7 +42,7 @@ from ..dialer.ami import (
 )
 from ..dialer.device_state import fold_device_states, free_agents, offerable
 from ..dialer.notices import AGENT_INTERVAL, PendingNotices
-from ..dialer.pacing import PacingStats, TokenBucket
+from ..dialer.pacing import TokenBucket, stats_of_outcomes
 from .store import TRANSIENT_DB_ERRORS
 
 _logger = logging.getLogger(__name__)
@@ -52,23 +53,17 @@ RECHECK = 2.0
 
 
 class PacingCount:
-    """Calls of a campaign ended since its pacing counts were last read from the database."""
+    """Calls of a campaign ended since its pacing counts were last read from the database, counted
+    as the store counts them (``pacing.stats_of_outcomes``)."""
 
     def __init__(self):
-        self.dialed = self.answered = self.abandoned = 0
+        self.outcomes = collections.Counter()
 
     def count(self, result):
-        # The same counting as store.pacing_stats, on one result.
-        if result.outcome.value in ("agent_no_answer", "unknown"):
-            return
-        self.dialed += 1
-        self.answered += result.outcome.value in ("answered", "abandoned")
-        self.abandoned += result.outcome.value == "abandoned"
+        self.outcomes[result.outcome.value] += 1
 
     def add_to(self, stats):
-        return PacingStats(
-            stats.dialed + self.dialed, stats.answered + self.answered, stats.abandoned + self.abandoned
-        )
+        return stats + stats_of_outcomes(self.outcomes)
 
 
 def real_clock():

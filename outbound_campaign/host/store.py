@@ -32,12 +32,12 @@ from ..dialer.engine import (
     RetryDelays,
 )
 from ..dialer.outcomes import CampaignType
-from ..dialer.pacing import PacingPolicy, PacingStats
+from ..dialer.pacing import PacingPolicy, PacingStats, stats_of_outcomes
+from ..dialer.rules import weekday_numbers
 from ..dialer.schedule import CallingWindow
 
 _logger = logging.getLogger(__name__)
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: Errors after which a transaction is simply run again: another one won the rows it wanted.
 TRANSIENT_DB_ERRORS = (pg_errors.SerializationFailure, pg_errors.LockNotAvailable, pg_errors.DeadlockDetected)
 #: The abandon rate is measured over this window (FTC/FCC: 30 days; Ofcom's 24 h is stricter per
@@ -74,22 +74,13 @@ def pacing_stats(env, campaign_ids, now):
     """Per campaign, the pacing counts of its calls ended over the pacing window at ``now``, in
     whole UTC days: today and the days before it, PACING_WINDOW in all (30 days, today included).
     Read from the campaign counters (``outbound.campaign.counter``: a row per campaign, outcome and
-    day, however many calls). The one definition: the dialer paces on it and the live dashboard
-    shows it.
-    Missed agent legs and calls whose fate stayed unknown are no customer calls."""
+    day, however many calls), counted by ``pacing.stats_of_outcomes``: the dialer paces on it and
+    the live dashboard shows it."""
     if not campaign_ids:
         return {}
     first_day = naive(now).date() - timedelta(days=PACING_WINDOW.days - 1)
     counts = env["outbound.campaign.counter"]._call_counts(campaign_ids, first_day)
-    stats = {}
-    for campaign_id, outcomes in counts.items():
-        abandoned = outcomes.get("abandoned", 0)
-        stats[campaign_id] = PacingStats(
-            dialed=sum(n for outcome, n in outcomes.items() if outcome not in ("agent_no_answer", "unknown")),
-            answered=outcomes.get("answered", 0) + abandoned,
-            abandoned=abandoned,
-        )
-    return stats
+    return {campaign_id: stats_of_outcomes(outcomes) for campaign_id, outcomes in counts.items()}
 
 
 @dataclass
@@ -115,8 +106,38 @@ def calling_window(campaign):
         daily_window=campaign.use_time_window,
         hour_start=campaign.time_start if campaign.use_time_window else 0.0,
         hour_end=campaign.time_end if campaign.use_time_window else 24.0,
-        weekdays=frozenset(i for i, day in enumerate(WEEKDAYS) if campaign[day]),
+        weekdays=weekday_numbers(campaign),
         legal_hours=(8.0, 21.0) if campaign.enforce_legal_hours else None,
+    )
+
+
+def campaign_view(campaign, server_id, stats=None):
+    """The engine's view of an ``outbound.campaign`` record: the model checks it at save (so that it
+    refuses whatever the engine would), the store loads it to dial and to settle calls."""
+    return CampaignView(
+        id=campaign.id,
+        type=CampaignType(campaign.campaign_type),
+        server_id=server_id,
+        window=calling_window(campaign),
+        caller_id_number=campaign.caller_id_number or "",
+        caller_id_name=campaign.caller_id_name or "",
+        dial_timeout=campaign.dial_timeout,
+        agent_ring_timeout=campaign.agent_ring_timeout,
+        max_attempts=campaign.max_attempts,
+        retry_delays=RetryDelays(
+            busy=timedelta(minutes=campaign.retry_delay_busy),
+            no_answer=timedelta(minutes=campaign.retry_delay_no_answer),
+            failed=timedelta(minutes=campaign.retry_delay_failed),
+        ),
+        max_wait=campaign.max_wait,
+        hold_message=campaign.hold_message or None,
+        abandon_message=campaign.abandon_message or None,
+        pacing=PacingPolicy(
+            max_ratio=campaign.max_dial_ratio, abandon_cap=max(campaign.abandon_rate_cap, 0.01) / 100.0
+        ),
+        stats=stats or PacingStats(),
+        wrap_up_time=max(campaign.wrap_up_time, 0),
+        preview=campaign.preview,
     )
 
 
@@ -271,37 +292,13 @@ class DialerStore:
             views = []
             for campaign in campaigns:
                 try:
-                    views.append(self._campaign_view(campaign, stats.get(campaign.id, PacingStats())))
+                    view = campaign_view(campaign, self.server_id, stats.get(campaign.id, PacingStats()))
+                    if ids is None:  # to dial; calls in flight end whatever the campaign became
+                        view.check_dialable()
+                    views.append(view)
                 except ValueError as exc:
                     _logger.warning("Campaign %s cannot be dialled: %s", campaign.display_name, exc)
             return views
-
-    def _campaign_view(self, campaign, stats):
-        return CampaignView(
-            id=campaign.id,
-            type=CampaignType(campaign.campaign_type),
-            server_id=self.server_id,
-            window=calling_window(campaign),
-            caller_id_number=campaign.caller_id_number or "",
-            caller_id_name=campaign.caller_id_name or "",
-            dial_timeout=campaign.dial_timeout,
-            agent_ring_timeout=campaign.agent_ring_timeout,
-            max_attempts=campaign.max_attempts,
-            retry_delays=RetryDelays(
-                busy=timedelta(minutes=campaign.retry_delay_busy),
-                no_answer=timedelta(minutes=campaign.retry_delay_no_answer),
-                failed=timedelta(minutes=campaign.retry_delay_failed),
-            ),
-            max_wait=campaign.max_wait,
-            hold_message=campaign.hold_message or None,
-            abandon_message=campaign.abandon_message or None,
-            pacing=PacingPolicy(
-                max_ratio=campaign.max_dial_ratio, abandon_cap=max(campaign.abandon_rate_cap, 0.01) / 100.0
-            ),
-            stats=stats,
-            wrap_up_time=max(campaign.wrap_up_time, 0),
-            preview=campaign.preview,
-        )
 
     def load_ready_agents(self, campaign_ids, env=None):
         """Agents ready to take a call, with the running campaigns of this server they serve."""

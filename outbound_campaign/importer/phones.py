@@ -42,6 +42,14 @@ PARALLEL_MIN = 20000
 MAX_WORKERS = 4
 
 
+def to_e164(number, country_code):
+    """``(e164, None)`` or ``(None, reason)``: ``number`` read as Odoo's ``phone_parse`` reads it,
+    national numbers in the country ``country_code``. The one normalisation of the addon: the
+    contact and do-not-call models call it for one number, the import for each notation (with
+    the one parse done by its workers)."""
+    return _settle(number, e164.parse_once(number, country_code), country_code)
+
+
 def _settle(number, once, country_code):
     """``(e164, None)`` or ``(None, reason)``, as Odoo's ``phone_parse`` reads ``number``, given
     ``once``, the E.164 form one parse found, if any."""

@@ -3,13 +3,11 @@
 import codecs
 import csv
 import io
-import re
 
 import chardet
 
-# C0 and C1 control characters and the Unicode line/paragraph separators: none may reach a stored
-# name or phone (AMI headers, CSV exports, the agent's screen).
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+from ..dialer.rules import CONTROL_CHARACTERS
+
 # Spreadsheets run a cell starting with one of these as a formula (CSV injection).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 SEPARATOR_CANDIDATES = (",", ";", "\t", "|")
@@ -106,7 +104,8 @@ def fit_row(fields, width, separator):
 
 
 def clean_text(value):
-    """``value`` trimmed, its control characters (tabs, line breaks, NUL ...) turned into spaces."""
+    """``value`` trimmed, its control characters (tabs, line breaks, NUL ...) turned into spaces:
+    none may reach a stored name or phone (AMI headers, CSV exports, the agent's screen)."""
     value = value.strip()
     if CONTROL_CHARACTERS.search(value):
         value = " ".join(CONTROL_CHARACTERS.sub(" ", value).split())

@@ -1,18 +1,37 @@
-import re
-
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.base.models.res_partner import _tz_get
 
-from ..dialer.engine import E164
-from .outbound_contact import CONTROL_CHARACTERS
+from ..dialer import rules
+from ..host.store import campaign_view
 
 CONTACT_STATES_OPEN = ("pending", "in_progress")
-# Caller ID and sound names are sent to Asterisk in AMI headers and channel variables.
-CALLER_ID_NAME = re.compile(r'^[^"<>\\\x00-\x1f\x7f]{1,80}$')
-SOUND_NAME = re.compile(r"^[A-Za-z0-9_./-]+$")
-WEEKDAY_FIELDS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: What the engine reads of a campaign (``host.store.campaign_view``): a running campaign is
+#: checked again whenever one of them changes.
+DIALER_FIELDS = (
+    "state",
+    "campaign_type",
+    "caller_id_number",
+    "caller_id_name",
+    "hold_message",
+    "abandon_message",
+    "dial_timeout",
+    "agent_ring_timeout",
+    "max_attempts",
+    "max_wait",
+    "max_dial_ratio",
+    "abandon_rate_cap",
+    "wrap_up_time",
+    "tz",
+    "date_start",
+    "date_end",
+    "use_time_window",
+    "time_start",
+    "time_end",
+    "enforce_legal_hours",
+    *rules.WEEKDAY_FIELDS,
+)
 
 
 class OutboundCampaign(models.Model):
@@ -270,7 +289,7 @@ class OutboundCampaign(models.Model):
     @api.constrains("name")
     def _check_name(self):
         for campaign in self:
-            if CONTROL_CHARACTERS.search(campaign.name):
+            if rules.has_control_characters(campaign.name):
                 raise ValidationError(
                     self.env._("A campaign name cannot hold line breaks or other control characters.")
                 )
@@ -278,40 +297,78 @@ class OutboundCampaign(models.Model):
     @api.constrains("caller_id_number", "caller_id_name")
     def _check_caller_id(self):
         for campaign in self:
-            if campaign.caller_id_number and not E164.match(campaign.caller_id_number):
+            if campaign.caller_id_number and not rules.is_e164(campaign.caller_id_number):
                 raise ValidationError(
                     self.env._(
                         "The caller ID number %s must be in international E.164 form, e.g. +442079460000.",
                         campaign.caller_id_number,
                     )
                 )
-            if campaign.caller_id_name and not CALLER_ID_NAME.match(campaign.caller_id_name):
+            try:
+                rules.check_caller_id_name(campaign.caller_id_name or "")
+            except rules.RuleError:
                 raise ValidationError(
                     self.env._(
                         'The caller ID name %s may hold at most 80 characters, and no quote, "<", ">", '
                         "backslash or control character.",
                         campaign.caller_id_name,
                     )
-                )
+                ) from None
 
     @api.constrains("hold_message", "abandon_message")
     def _check_sounds(self):
         for campaign in self:
             for sound in (campaign.hold_message, campaign.abandon_message):
-                if sound and (not SOUND_NAME.match(sound) or ".." in sound):
-                    raise ValidationError(
-                        self.env._(
-                            "%s is not an Asterisk sound name: letters, digits and _ . / - only.", sound
-                        )
-                    )
+                if sound:
+                    try:
+                        rules.check_sound_name("sound", sound)
+                    except rules.RuleError:
+                        raise ValidationError(
+                            self.env._(
+                                "%s is not an Asterisk sound name: letters, digits and _ . / - only.", sound
+                            )
+                        ) from None
 
-    @api.constrains(*WEEKDAY_FIELDS)
+    @api.constrains(*rules.WEEKDAY_FIELDS)
     def _check_weekdays(self):
         for campaign in self:
-            if not any(campaign[day] for day in WEEKDAY_FIELDS):
+            if not rules.weekday_numbers(campaign):
                 raise ValidationError(
                     self.env._("Campaign %s must allow calls on at least one weekday.", campaign.name)
                 )
+
+    @api.constrains(*DIALER_FIELDS)
+    def _check_dialable(self):
+        """A running campaign is one the dialer can dial: refuse here, at save or at Run now, what
+        the engine would refuse (it would skip the campaign), checked by the engine's own rules."""
+        for campaign in self.filtered(lambda campaign: campaign.state == "running"):
+            if not campaign.caller_id_number:
+                raise ValidationError(
+                    self.env._(
+                        "Campaign %s is running: it needs a caller ID number (the law requires one).",
+                        campaign.name,
+                    )
+                )
+            if campaign.campaign_type == "client_first" and not (
+                campaign.hold_message and campaign.abandon_message
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "Campaign %s calls the client first and is running: it needs a hold message "
+                        "and an abandon message.",
+                        campaign.name,
+                    )
+                )
+            try:
+                campaign_view(campaign, campaign.dialer_server_id.id).check_dialable()
+            except ValueError as error:
+                raise ValidationError(
+                    self.env._(
+                        "Campaign %(name)s is running and the dialer cannot dial it as it is: %(reason)s",
+                        name=campaign.name,
+                        reason=str(error),
+                    )
+                ) from None
 
     @api.constrains("preview", "campaign_type")
     def _check_preview(self):

@@ -1,19 +1,14 @@
-import re
-
-import phonenumbers
-
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import ValidationError
 from odoo.tools.sql import create_index
 
 from odoo.addons.base.models.res_partner import _tz_get
-from odoo.addons.phone_validation.tools import phone_validation
 
-from ..dialer.engine import E164
+from ..dialer import rules
+from ..importer.phones import to_e164
 
 # Names and numbers end up in AMI headers, CSV exports and the agent's screen: control characters
 # (CR, LF, NUL, ...) have no business in any of them.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 TEXT_FIELDS = ("firstname", "lastname", "enterprise", "phone", "address")
 
 
@@ -101,16 +96,12 @@ class OutboundContact(models.Model):
     def _phone_to_e164(self, number):
         """The number in E.164, national numbers being read in the campaign's country; False if invalid."""
         country = self.campaign_id.country_id or self.env.company.country_id
-        try:
-            parsed = phone_validation.phone_parse(number, country.code)
-        except UserError:
-            return False
-        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        return to_e164(number, country.code)[0] or False
 
     @api.constrains("phone", "phone_e164")
     def _check_phone(self):
         for contact in self:
-            if not contact.phone_e164 or not E164.match(contact.phone_e164):
+            if not rules.is_e164(contact.phone_e164):
                 raise ValidationError(
                     self.env._(
                         "%(phone)s is not a valid phone number for %(country)s.",
@@ -133,7 +124,7 @@ class OutboundContact(models.Model):
     def _check_no_control_characters(self, vals):
         # Checked on the values, before SQL: PostgreSQL itself rejects a NUL with a cryptic error.
         for field_name in TEXT_FIELDS:
-            if isinstance(vals.get(field_name), str) and CONTROL_CHARACTERS.search(vals[field_name]):
+            if isinstance(vals.get(field_name), str) and rules.has_control_characters(vals[field_name]):
                 raise ValidationError(
                     self.env._(
                         "%(field)s %(value)r holds a control character (line break, NUL): "

@@ -3,13 +3,9 @@ import re
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..dialer import rules
 from ..host.burst import dial_burst
 
-# The template is expanded with the contact's number and handed to Dial()/Originate as a channel:
-# only the three documented placeholders and channel-name characters may appear in it.
-DIAL_TEMPLATE_PLACEHOLDER = re.compile(r"\{(\w*)\}")
-DIAL_TEMPLATE_PLACEHOLDERS = {"number", "digits", "national"}
-DIAL_TEMPLATE_TEXT = re.compile(r"^[A-Za-z0-9+/@._-]*$")
 AMI_TOKEN = re.compile(r"^[A-Za-z0-9._@-]+$")
 
 
@@ -94,32 +90,35 @@ class OutboundDialerServer(models.Model):
 
     @api.constrains("customer_dial_template")
     def _check_customer_dial_template(self):
+        # The template is expanded with the contact's number and dialled as it is by the shipped
+        # dialplan, which refuses (never rewrites) a dial string outside the same rule.
         for server in self:
             template = server.customer_dial_template
-            unknown = set(DIAL_TEMPLATE_PLACEHOLDER.findall(template)) - DIAL_TEMPLATE_PLACEHOLDERS
-            if unknown:
+            try:
+                rules.check_dial_template(template)
+            except rules.RuleError as error:
+                if error.fault == "character":
+                    reason = self.env._(
+                        "the character %r cannot be dialled as it is (it could add a destination or a "
+                        "Dial() option, or is read as dialplan syntax)",
+                        error.culprit,
+                    )
+                elif error.fault == "placeholder":
+                    reason = self.env._("%s is not a placeholder", error.culprit)
+                elif error.fault == "no_placeholder":
+                    reason = self.env._("it holds no placeholder, so every contact would dial the same")
+                else:
+                    reason = self.env._("a dial string is a technology, a slash, then what to dial")
                 raise ValidationError(
                     self.env._(
-                        "The dial template %(template)s uses unknown placeholders: %(names)s. "
-                        "Use {number}, {digits} or {national}.",
+                        "The dial template %(template)s cannot be used: %(reason)s. Use {number}, {digits} "
+                        "or {national} and, around them, letters, digits and + / @ . _ : - only, e.g. "
+                        "%(examples)s.",
                         template=template,
-                        names=", ".join(sorted(f"{{{name}}}" for name in unknown)),
+                        reason=reason,
+                        examples=rules.DIAL_TEMPLATE_EXAMPLES,
                     )
-                )
-            if not DIAL_TEMPLATE_PLACEHOLDER.search(template):
-                raise ValidationError(
-                    self.env._(
-                        "The dial template %s must contain {number}, {digits} or {national}.", template
-                    )
-                )
-            if not DIAL_TEMPLATE_TEXT.match(DIAL_TEMPLATE_PLACEHOLDER.sub("", template)):
-                raise ValidationError(
-                    self.env._(
-                        "The dial template %s may only hold letters, digits and + / @ . _ - "
-                        "around its placeholders.",
-                        template,
-                    )
-                )
+                ) from None
 
     @api.constrains("host", "username")
     def _check_ami_tokens(self):

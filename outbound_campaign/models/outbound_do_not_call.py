@@ -1,13 +1,10 @@
-import phonenumbers
-
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import ValidationError
 from odoo.osv import expression
 
-from odoo.addons.phone_validation.tools import phone_validation
-
 from .. import live
-from ..dialer.engine import E164
+from ..dialer import rules
+from ..importer.phones import to_e164
 
 
 class OutboundDoNotCall(models.Model):
@@ -41,7 +38,7 @@ class OutboundDoNotCall(models.Model):
     @api.constrains("phone_e164")
     def _check_phone_e164(self):
         for entry in self:
-            if not E164.match(entry.phone_e164 or ""):
+            if not rules.is_e164(entry.phone_e164):
                 raise ValidationError(
                     self.env._("%s is not an E.164 number, e.g. +442079460958.", entry.phone_e164)
                 )
@@ -69,13 +66,11 @@ class OutboundDoNotCall(models.Model):
         """A number typed as people write it (020 7946 0958, +44 20...) is stored in E.164, read in the
         company's country; anything unreadable is left for the E.164 check to refuse."""
         number = vals.get("phone_e164")
-        if not number or E164.match(number):
+        if not number or rules.is_e164(number):
             return
-        try:
-            parsed = phone_validation.phone_parse(number, company.country_id.code)
-        except UserError:
-            return
-        vals["phone_e164"] = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        e164, _reason = to_e164(number, company.country_id.code)
+        if e164:
+            vals["phone_e164"] = e164
 
     def _mark_contacts(self):
         """Mark 'do not call' the contacts still to call of these numbers, in every campaign of their
