@@ -20,3 +20,4 @@ from . import test_do_not_call
 from . import test_preview
 from . import test_tours
 from . import test_translations
+from . import test_campaign_rules

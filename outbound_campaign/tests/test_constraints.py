@@ -106,10 +106,10 @@ class TestAgentAndServerConstraints(OutboundCampaignCase):
         for template in ("PJSIP/{number}@trunk", "SIP/{digits}@provider", "DAHDI/g1/{national}"):
             self.server.customer_dial_template = template
         for template, message in (
-            ("PJSIP/{phone}@trunk", "unknown placeholders"),
-            ("PJSIP/0123@trunk", "must contain"),
-            ("PJSIP/{number}@trunk,30", "may only hold"),
-            ("PJSIP/{number}@trunk\r\nAction: Command", "may only hold"),
+            ("PJSIP/{phone}@trunk", "is not a placeholder"),
+            ("PJSIP/0123@trunk", "holds no placeholder"),
+            ("PJSIP/{number}@trunk,30", "cannot be dialled as it is"),
+            ("PJSIP/{number}@trunk\r\nAction: Command", "cannot be dialled as it is"),
         ):
             with self.subTest(template=template), self.assertRaisesRegex(ValidationError, message):
                 self.server.customer_dial_template = template
