@@ -61,9 +61,9 @@ DIAL_FAILURES = {
     "no_answer": ("NOANSWER", "NOANSWER"),
 }
 
-# What the dialplan's FILTER() lets through to Dial(), and the REGEX() the result must match.
-DIAL_FILTER = re.compile(r"[^0-9A-Za-z+@/_]")
-DIAL_STRING = re.compile(r"^[A-Za-z0-9]+/[+]?[0-9]+(@[A-Za-z0-9_]+)?$")
+# The dialplan's REGEX() check of OC_DIAL, dialled unchanged when it matches (the addon's
+# dialer/rules.py DIAL_STRING_REGEX: tests/dialer/test_rules.py holds the three equal).
+DIAL_STRING = re.compile(r"^[A-Za-z0-9]+/[A-Za-z0-9+/@._:-]+$")
 # The dialplan's REGEX() checks of OC_CALL_UUID, OC_DAY and (oc-agent-bridge) OC_CUSTOMER.
 UUID_CHECK = re.compile(r"^[0-9a-fA-F-]+$")
 DAY_CHECK = re.compile(r"^[0-9]{8}$")
@@ -612,13 +612,14 @@ class Pbx:
         return False
 
     async def _agent_first(self, call: SimCall, agent: Channel) -> None:
-        """``oc-agent-first``: push the hangup handler, then Dial(${FILTER(OC_DIAL)}, timeout)."""
+        """``oc-agent-first``: push the hangup handler, then Dial(${OC_DIAL}, timeout) if it passes
+        the REGEX() check."""
         if not self._valid_call_variables(agent):
             return
         agent.hangup_handler = self._outcome_handler(call, "agent-first")
         agent.priority += 1
-        dial = DIAL_FILTER.sub("", agent.variables.get("OC_DIAL", ""))
-        if not DIAL_STRING.match(dial):
+        dial = agent.variables.get("OC_DIAL", "")
+        if not DIAL_STRING.fullmatch(dial):
             self._set_dialstatus(call, agent, "INVALIDARGS")
             return
         timeout = float(re.sub(r"\D", "", agent.variables.get("OC_DIAL_TIMEOUT", "")) or "inf")
@@ -736,7 +737,7 @@ class Pbx:
         on_result: Callable[[bool], None] | None,
     ) -> tuple[Channel, int] | None:
         """``oc-client-dial`` on ``far``: the REGEX() checks, the hangup handler that records the
-        dial, FILTER()/REGEX() of ``OC_DIAL``, then Dial(). Returns the answered customer's
+        dial, the REGEX() check of ``OC_DIAL``, then Dial(). Returns the answered customer's
         channel and the answer's epoch; ``None`` when the Originate failed (already reported)."""
         variables = far.variables
         far.context, far.exten, far.priority = CLIENT_DIAL_CONTEXT, "s", 1
@@ -754,8 +755,8 @@ class Pbx:
             return None
         far.hangup_handler = self._dial_record_handler()
         far.priority += 1
-        dial = DIAL_FILTER.sub("", variables.get("OC_DIAL", ""))
-        if not DIAL_STRING.match(dial):
+        dial = variables.get("OC_DIAL", "")
+        if not DIAL_STRING.fullmatch(dial):
             self._set_dialstatus(call, far, "INVALIDARGS")
             failed(16, "failed")
             return None

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from outbound_campaign.dialer import rules
+from pbxsim import calls
 
 DIALPLAN = (
     Path(__file__).resolve().parents[2] / "outbound_campaign/data/asterisk/extensions_outbound_campaign.conf"
@@ -211,6 +212,10 @@ def test_defect_b_dialplan_regex_accepts_and_refuses_what_the_python_rule_does()
         assert posix(sample) is bool(rules.DIAL_STRING.fullmatch(sample)), sample
     for refused in "&,|()\"'$\\{}[];` \t\r\n":
         assert not posix(f"PJSIP/1@trunk{refused}PJSIP/2"), refused
+
+
+def test_defect_b_the_simulator_checks_the_dial_string_as_the_dialplan_does():
+    assert calls.DIAL_STRING.pattern == rules.DIAL_STRING_REGEX
 
 
 def test_defect_b_dial_string_characters_never_include_dialplan_syntax():
