@@ -2,7 +2,10 @@ import base64
 import csv
 import io
 import json
+import tracemalloc
+import zipfile
 
+import openpyxl
 import phonenumbers
 import xlsxwriter
 import xlwt
@@ -243,6 +246,85 @@ class TestContactImportFiles(ContactImportCase):
         self.assertFalse(self.contacts())
         self.assertEqual(len(self.uk.message_ids), messages)
         self.assertEqual(self.uk.contact_count, 0)
+
+
+def far_cell_workbook(far_value=None, rows=None):
+    """A 5 kB XLSX: a few contacts, and cell ALL20000 (column 1000, row 20000) formatted, holding
+    ``far_value``: the sheet then declares the range A1:ALL20000, 20 million cells."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for values in rows or [
+        ["First name", "Mobile", "Company"],
+        ["Ann", "07911 123456", "Acme"],
+        ["Bob", "+44 7911 123457", "Beta"],
+    ]:
+        sheet.append(values)
+    sheet["ALL20000"].font = openpyxl.styles.Font(bold=True)
+    sheet["ALL20000"].value = far_value
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+class TestDefectIFarCell(ContactImportCase):
+    """A spreadsheet is read as far as its data, not as far as the range it declares."""
+
+    # Far below the 4.5 GB base_import's reading of the whole declared range takes for that file.
+    PARSE_MEMORY_BOUND = 64 * 1024 * 1024
+
+    def test_defect_i_formatted_far_cell_imports_in_bounded_memory(self):
+        data = far_cell_workbook()
+        self.assertIn(b'<dimension ref="A1:ALL20000"/>', self._sheet_xml(data))
+        wizard = self.make_wizard(data, filename="contacts.xlsx")
+        tracemalloc.start()
+        try:
+            wizard.action_parse()
+            _current, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        self.assertLess(peak, self.PARSE_MEMORY_BOUND)
+        self.assertEqual(wizard.mapping_ids.mapped("column_name"), ["First name", "Mobile", "Company"])
+        self.assertEqual(wizard.row_count, 2)
+        wizard.action_import()
+        self.assert_counts(wizard, imported=2)
+        self.assertEqual(self.contacts().mapped("phone_e164"), ["+447911123456", "+447911123457"])
+
+    def test_defect_i_value_in_a_far_cell_is_refused_naming_the_cell(self):
+        wizard = self.make_wizard(far_cell_workbook(far_value="x"), filename="contacts.xlsx")
+        with self.assertRaisesRegex(UserError, "ALL20000"):
+            wizard.action_parse()
+        self.assertFalse(self.contacts())
+
+    def test_values_right_of_the_header_are_kept_as_extra_data(self):
+        data = far_cell_workbook(
+            rows=[["Mobile", "Company"], ["07911 123456", "Acme", None, "VIP"], ["07911 123457", "Beta"]]
+        )
+        wizard = self.make_wizard(data, filename="contacts.xlsx")
+        wizard.action_parse()
+        self.assertEqual(
+            wizard.mapping_ids.mapped("column_name"), ["Mobile", "Company", "Column 3", "Column 4"]
+        )
+        self.assertEqual(wizard.mapping_ids.mapped("field_name"), ["phone", "enterprise", "extra", "extra"])
+        wizard.action_import()
+        self.assert_counts(wizard, imported=2)
+        self.assertEqual(self.contacts().mapped("extra_data"), [{"Column 4": "VIP"}, False])
+
+    def test_report_lines_are_the_sheets_rows(self):
+        data = far_cell_workbook(rows=[["Mobile"], ["07911 123456"], [], ["12"]])
+        wizard = self.import_file(data, filename="contacts.xlsx")
+        self.assert_counts(wizard, imported=1, invalid=1)
+        self.assertEqual(self.rejects(wizard)[1][0], "4")
+
+    def test_error_cell_is_refused_naming_the_cell(self):
+        data = far_cell_workbook(rows=[["Mobile", "Score"], ["07911 123456", "#DIV/0!"]])
+        wizard = self.make_wizard(data, filename="contacts.xlsx")
+        with self.assertRaisesRegex(UserError, "B2"):
+            wizard.action_parse()
+
+    @staticmethod
+    def _sheet_xml(data):
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return archive.read("xl/worksheets/sheet1.xml")
 
 
 class TestContactImportMapping(ContactImportCase):

@@ -1,5 +1,6 @@
 import base64
 import collections
+import io
 import json
 import logging
 import os
@@ -13,9 +14,9 @@ from odoo.exceptions import UserError
 from odoo.tools import clean_context
 from odoo.tools.mimetypes import guess_mimetype
 
-from odoo.addons.base_import.models.base_import import FILE_TYPE_DICT
+from odoo.addons.base_import.models.base_import import FILE_TYPE_DICT, odf_ods_reader
 
-from ..importer import columns, phones, rows, sql_copy
+from ..importer import columns, phones, rows, spreadsheets, sql_copy
 from .outbound_contact_import_mapping import EXTRA, IMPORTABLE_FIELDS
 
 _logger = logging.getLogger(__name__)
@@ -156,6 +157,8 @@ class OutboundContactImport(models.TransientModel):
             if not any(value.strip() for value in values):
                 continue
             row_count += 1
+            # A spreadsheet's row may run right of its header: one more column each.
+            samples += [[] for _column in range(len(samples), len(values))]
             if row_count <= 20:
                 for index, value in enumerate(values):
                     value = rows.clean_text(value)
@@ -168,6 +171,7 @@ class OutboundContactImport(models.TransientModel):
                     self.filename or self.env._("The file"),
                 )
             )
+        header += [self._column_name(index) for index in range(len(header), len(samples))]
         guessed = columns.match_columns(header)
         self.write(
             {
@@ -256,38 +260,39 @@ class OutboundContactImport(models.TransientModel):
 
     # ------------------------------------------------------------------ reading
 
-    def _read_table(self):
-        """``{"header", "rows" (an iterator of (line, values) as wide as the header), "encoding",
-        "separator"}``. Odoo's base_import reads the spreadsheets and detects a CSV's separator;
-        the rest extends it where it falls short (big files, ragged rows, line numbers)."""
+    def _read_table(self, column_count=None):
+        """``{"header", "rows" (an iterator of (line, values)), "encoding", "separator"}``. A CSV's
+        rows are as wide as its header (fields beyond it belong to the last column: the seed's
+        unquoted addresses). A spreadsheet may hold values right of its header: its rows are as
+        wide as ``column_count`` (the parse step's count, the header then completed to it), or at
+        least as wide as the header when it is None (the parse step counts them)."""
         data = base64.b64decode(self.with_context(bin_size=False).file or b"")
         if not data.strip():
             raise UserError(self.env._("The file %s is empty: nothing to import.", self.filename or ""))
         mimetype = guess_mimetype(data)
         extension = os.path.splitext(self.filename or "")[1].lower()
-        if mimetype in SPREADSHEET_MIMETYPES or extension in SPREADSHEET_EXTENSIONS:
-            table = self._read_spreadsheet(data, mimetype)
-        else:
-            table = self._read_csv(data)
-        records = table["rows"]
-        try:
-            header = next(values for _line, values in records if any(value.strip() for value in values))
-        except StopIteration:
-            raise UserError(
-                self.env._("The file %s is empty: nothing to import.", self.filename or "")
-            ) from None
-        except rows.FileReadError as error:
-            raise self._unreadable(error) from error
-        header = [
-            rows.clean_text(name) or self.env._("Column %s", index + 1) for index, name in enumerate(header)
-        ]
+        spreadsheet = mimetype in SPREADSHEET_MIMETYPES or extension in SPREADSHEET_EXTENSIONS
+        table = self._read_spreadsheet(data, mimetype, extension) if spreadsheet else self._read_csv(data)
+        records = self._guard(table["rows"])
+        header = next((values for _line, values in records if any(value.strip() for value in values)), None)
+        if header is None:
+            raise UserError(self.env._("The file %s is empty: nothing to import.", self.filename or ""))
+        header = [rows.clean_text(name) or self._column_name(index) for index, name in enumerate(header)]
+        header += [self._column_name(index) for index in range(len(header), column_count or 0)]
         width = len(header)
         separator = table["separator"]
         table["header"] = header
-        table["rows"] = (
-            (line, rows.fit_row(values, width, separator)) for line, values in self._guard(records)
-        )
+        if spreadsheet and column_count is None:
+            table["rows"] = (
+                (line, rows.fit_row(values, max(width, len(values)), separator)) for line, values in records
+            )
+        else:
+            table["rows"] = ((line, rows.fit_row(values, width, separator)) for line, values in records)
         return table
+
+    def _column_name(self, index):
+        """The name of a column whose header cell is empty."""
+        return self.env._("Column %s", index + 1)
 
     def _guard(self, records):
         try:
@@ -296,37 +301,67 @@ class OutboundContactImport(models.TransientModel):
             raise self._unreadable(error) from error
 
     def _unreadable(self, error):
+        file = self.filename or self.env._("The file")
+        if isinstance(error, spreadsheets.TooManyColumns):
+            return UserError(
+                self.env._(
+                    "%(file)s has a value in cell %(cell)s, beyond the %(limit)s columns a contact file "
+                    "may have: nothing was imported. Delete that value (or move it left) and import again.",
+                    file=file,
+                    cell=error.cell,
+                    limit=spreadsheets.MAX_COLUMNS,
+                )
+            )
+        if isinstance(error, spreadsheets.CellError):
+            return UserError(
+                self.env._(
+                    "Cell %(cell)s of %(file)s holds the error %(value)s: nothing was imported. "
+                    "Correct or clear that cell and import again.",
+                    file=file,
+                    cell=error.cell,
+                    value=error.value,
+                )
+            )
         if str(error) == "binary":
             return UserError(
                 self.env._(
                     "%s is not a CSV or spreadsheet file (it holds binary data): nothing was imported.",
-                    self.filename or self.env._("The file"),
+                    file,
                 )
             )
-        return UserError(
-            self.env._(
-                "%(file)s cannot be read: %(error)s",
-                file=self.filename or self.env._("The file"),
-                error=error,
-            )
-        )
+        return UserError(self.env._("%(file)s cannot be read: %(error)s", file=file, error=error))
 
     def _base_import(self, data, mimetype):
         return self.env["base_import.import"].new(
             {"res_model": "outbound.contact", "file": data, "file_name": self.filename, "file_type": mimetype}
         )
 
-    def _read_spreadsheet(self, data, mimetype):
-        options = {"quoting": '"', "separator": "", "encoding": ""}
-        _length, content = self._base_import(data, mimetype)._read_file(options)
-        # base_import leaves out empty rows: lines are counted among the non-empty rows.
-        return {
-            "rows": iter(
-                [(index, [str(value) for value in values]) for index, values in enumerate(content, 1)]
-            ),
-            "encoding": False,
-            "separator": ",",
-        }
+    def _read_spreadsheet(self, data, mimetype, extension):
+        """The first sheet, streamed where its format allows (``importer.spreadsheets``); line
+        numbers are the sheet's row numbers (for ODS, counted among the rows its reader gives)."""
+        kind = FILE_TYPE_DICT.get(mimetype, (extension.lstrip("."),))[0]
+        if kind not in ("xls", "xlsx", "ods"):
+            kind = extension.lstrip(".")
+        if kind == "xlsx":
+            records = spreadsheets.xlsx_rows(data)
+        elif kind == "xls":
+            records = spreadsheets.xls_rows(data)
+        else:
+            records = self._read_ods(data)
+        return {"rows": records, "encoding": False, "separator": ","}
+
+    def _read_ods(self, data):
+        """base_import's own ODS reader (odfpy): an ODS file is read whole, as base_import does,
+        but empty cells are repeated at most up to the last one of each row."""
+        if odf_ods_reader is None:
+            raise UserError(
+                self.env._("Reading an ODS file needs the Python module odfpy: save the file as XLSX or CSV.")
+            )
+        try:
+            sheet = odf_ods_reader.ODSReader(file=io.BytesIO(data)).getFirstSheet()
+        except Exception as error:  # odfpy fails on a broken file in many ways
+            raise self._unreadable(rows.FileReadError(str(error))) from error
+        return spreadsheets.text_rows(enumerate(sheet, 1))
 
     def _read_csv(self, data):
         try:
@@ -383,7 +418,7 @@ class OutboundContactImport(models.TransientModel):
         """Rows are read, normalised and inserted batch by batch: the phone workers normalise the
         next batches while this process inserts the current one."""
         campaign = self.campaign_id
-        table = self._read_table()
+        table = self._read_table(column_count=len(self.mapping_ids))
         tally = collections.Counter()
         rejects = []
         self.env.flush_all()
