@@ -199,10 +199,12 @@ def timed_import(env, manager, campaign, data):
 def timed_limit(env, wizard, limit_campaign, numbers):
     """(seconds of the COPY, seconds of the bare loop): the COPY of the rows ``wizard`` imported
     (the columns it writes, new ids) into ``limit_campaign``, the loop over ``numbers``."""
-    from odoo.addons.outbound_campaign.importer import sql_copy  # the addons path is set in main()
+    # The addons path is set in main().
+    from odoo.addons.outbound_campaign.importer import contact_insert, sql_copy
 
     cr = env.cr
-    columns = [name for name in wizard._copy_format().columns if name != "id"]
+    copy_format = contact_insert.copy_format(wizard.env, wizard.campaign_id)
+    columns = [name for name in copy_format.columns if name != "id"]
     # As text, as COPY reads it back (timestamps, JSON).
     cr.execute(
         sql.SQL("SELECT {} FROM outbound_contact WHERE campaign_id = %s").format(

@@ -12,12 +12,11 @@ import xlwt
 
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, tagged
-from odoo.tools import file_open
+from odoo.tools import SQL, file_open
 
 from odoo.addons.phone_validation.tools import phone_validation
 
-from ..importer import e164, phones
-from ..wizards import outbound_contact_import
+from ..importer import e164, phones, pipeline
 from .common import OutboundCampaignCase
 
 # The seed's example, verbatim (its 5-column header, 7-field rows, spaces after commas, and the
@@ -483,7 +482,7 @@ class TestContactImportDoNotCall(ContactImportCase):
         self.assertIn("2 on the do-not-call list", self.uk.message_ids[0].body)
 
     def test_list_checked_in_every_batch_of_a_big_file(self):
-        self.patch(outbound_contact_import, "COPY_CHUNK", 3)
+        self.patch(pipeline, "COPY_CHUNK", 3)
         self.env["outbound.do.not.call"].create(
             [{"phone_e164": f"+4420794613{number:02d}"} for number in (1, 5, 9)]
         )
@@ -533,6 +532,24 @@ class TestContactImportBackground(ContactImportCase):
         self.assertTrue(notification)
         self.assertIn("simple_notification", notification[-1].message)
         self.assertIn("10 contacts imported", self.uk.message_ids[0].body)
+
+    def test_queued_import_outlives_the_transient_vacuum(self):
+        """A queued import waits for the cron job: its wizard and mapping are not vacuumed after
+        the default hour (as base_import's wizard)."""
+        self.env["ir.config_parameter"].sudo().set_param("outbound_campaign.import_background_rows", 2)
+        data = b"phone\n" + b"".join(b"020 7946 %04d\n" % number for number in range(1110, 1115))
+        wizard = self.import_file(data)
+        self.assertEqual(wizard.state, "queued")
+        self.env.flush_all()
+        for table in ("outbound_contact_import", "outbound_contact_import_mapping"):
+            self.env.cr.execute(
+                SQL("UPDATE %s SET write_date = now() - interval '3 hours'", SQL.identifier(table))
+            )
+        self.env.invalidate_all()
+        wizard.mapping_ids._transient_vacuum()
+        wizard._transient_vacuum()
+        self.assertTrue(wizard.exists())
+        self.assertEqual(len(wizard.mapping_ids.exists()), 1)
 
 
 @tagged("post_install", "-at_install")
