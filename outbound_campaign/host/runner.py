@@ -599,18 +599,11 @@ class DialerRunner:
             self._unfinished[result.uuid] = result
             return
         if contact is None or campaign is None:
-            # Deleted meanwhile, and the call row with it: nothing to store, the agent is free.
-            _logger.error(
-                "Call %s ended but its contact %s or campaign %s is gone: result set aside",
-                result.uuid,
-                result.contact_id,
-                result.campaign_id,
-            )
+            # Deleted meanwhile (the call row with them): no next step; the store frees the agent.
+            _logger.error("Call %s ended but its contact or campaign is gone", result.uuid)
             del self.calls[result.uuid]
-            self.contacts.pop(result.contact_id, None)
             self._progress.pop(result.uuid, None)
-            if result.agent_id:
-                self._freed_agents.add(result.agent_id)
+            self._results.append((result, None, None, False))
             self._wake.set()
             return
         del self.calls[result.uuid]

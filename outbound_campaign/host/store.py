@@ -729,7 +729,13 @@ class DialerStore:
 
     def _store_results(self, cr, results):
         """Ended calls: the call row, the contact's next step, the agent's next state. Returns the
-        agents who missed their call (their count decides, in :meth:`_record_misses`)."""
+        agents who missed their call (their count decides, in :meth:`_record_misses`).
+        A result with no next step (its contact or campaign is gone) only frees its agent."""
+        gone = [result for result, decision, *_rest in results if decision is None]
+        results = [item for item in results if item[1] is not None]
+        if not results:
+            self._free_agents_of_deleted_calls(cr, gone)
+            return set()
         cr.execute(
             SQL(
                 """UPDATE outbound_call c
@@ -767,7 +773,9 @@ class DialerStore:
         # A call already ended (stored by a host that held the server before) keeps its outcome,
         # and its contact is not moved back: the new holder may have dialled it since.
         stored = {uuid for (uuid,) in cr.fetchall()}
-        self._free_agents_of_deleted_calls(cr, [item[0] for item in results if item[0].uuid not in stored])
+        self._free_agents_of_deleted_calls(
+            cr, gone + [item[0] for item in results if item[0].uuid not in stored]
+        )
         results = [item for item in results if item[0].uuid in stored]
         if not results:
             return set()

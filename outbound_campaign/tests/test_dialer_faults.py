@@ -232,6 +232,34 @@ class TestDefectEBadRows(DialerCase):
         self.assertEqual(set(campaign.contact_ids.mapped("state")), {"done"}, "later turns dialled the rest")
         self.assertEqual(len(campaign.call_ids), 6)
 
+    def test_defect_e_contact_deleted_during_its_call(self):
+        campaign = self.running_campaign("Deleted contact")
+        scenario = Scenario(seed=3, time_scale=0.02, mix={"answer": 1.0}, talk_time=(20.0, 40.0))
+        cr, deleted = self.env.cr, []
+
+        def delete_contact_on_call(_sim):
+            cr.execute(
+                "SELECT contact_id, agent_id FROM outbound_call WHERE campaign_id = %s AND state = 'connected'",
+                [campaign.id],
+            )
+            row = cr.fetchone()
+            if not deleted and row:  # its calls go with it (ondelete cascade)
+                cr.execute("DELETE FROM outbound_contact WHERE id = %s", [row[0]])
+                deleted.append(row)
+
+        agents = self.agent | self.other_agent
+        self.run_dialer(
+            lambda: (
+                deleted
+                and set(campaign.contact_ids.mapped("state")) == {"done"}
+                and set(agents.mapped("state")) == {"ready"}
+            ),
+            scenario=scenario,
+            during=delete_contact_on_call,
+        )
+        self.assertEqual(len(campaign.contact_ids), 5)
+        self.assertEqual(len(campaign.call_ids), 5, "the others dialled once each")
+
     def test_defect_e_a_row_that_cannot_be_stored_is_set_aside(self):
         campaign = self.running_campaign("Refused row")
         refused = campaign.contact_ids[0]
