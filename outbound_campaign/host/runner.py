@@ -42,7 +42,7 @@ from ..dialer.ami import (
 from ..dialer.device_state import fold_device_states, free_agents, offerable
 from ..dialer.notices import AGENT_INTERVAL, PendingNotices
 from ..dialer.pacing import PacingStats, TokenBucket
-from .store import TRANSIENT_DB_ERRORS
+from .store import TRANSIENT_DB_ERRORS, LeaseLost
 
 _logger = logging.getLogger(__name__)
 
@@ -182,11 +182,11 @@ class DialerRunner:
             self._wake.clear()
             try:
                 if time.monotonic() - lease_at >= self.lease_ttl / 3:
-                    lease_at = time.monotonic()
                     if not self.store.acquire_lease(self.lease_ttl):
                         _logger.warning("Lost the lease of dialer server %s: stopping", self.store.server_id)
                         self._lease_lost = True
                         break
+                    lease_at = time.monotonic()  # a renewal that failed is tried again at once
                     self.store.heartbeat("connected" if self.ami.connected else "disconnected")
                 self._check_timeouts()
                 for result in list(self._unfinished.values()):
@@ -196,6 +196,10 @@ class DialerRunner:
                 if self.ami.connected and recheck and time.monotonic() - self._reconciled_at >= RECHECK:
                     await self._reconcile()
                 self._turn(dial=self.ami.connected and self._reconciled and not self._stopping.is_set())
+            except LeaseLost as exc:  # another host took the server: it reconciles our calls
+                _logger.warning("%s: stopping", exc)
+                self._lease_lost = True
+                break
             except Exception:  # a database outage, a bad row: log it, keep the host up, try again
                 _logger.exception("Dialer turn of server %s failed; retrying", self.store.server_id)
                 await self._sleep(1.0)
@@ -210,6 +214,8 @@ class DialerRunner:
         if not self._lease_lost:  # what the calls did until now; a new holder reconciles them otherwise
             try:
                 self._turn(dial=False)
+            except LeaseLost as exc:
+                _logger.warning("%s: the last results are left to the next holder", exc)
             except Exception:
                 _logger.exception("Could not store the last results of server %s", self.store.server_id)
             self.store.release_lease()
@@ -324,6 +330,7 @@ class DialerRunner:
         statuses = {}
         try:
             with self.store.env() as env:
+                self.store.check_lease(env)  # nothing is written by a host that lost the server
                 if progress or results or missed or freed:
                     self.store.record_batch(progress, results, missed, freed, env=env)
                 self.store.record_device_states(devices, env=env)
@@ -591,8 +598,13 @@ class DialerRunner:
             _logger.exception("Result of call %s kept for the next turn", result.uuid)
             self._unfinished[result.uuid] = result
             return
-        if campaign is None:
-            _logger.error("Call %s ended but its campaign %s is gone", result.uuid, result.campaign_id)
+        if contact is None or campaign is None:
+            # Deleted meanwhile (the call row with them): no next step; the store frees the agent.
+            _logger.error("Call %s ended but its contact or campaign is gone", result.uuid)
+            del self.calls[result.uuid]
+            self._progress.pop(result.uuid, None)
+            self._results.append((result, None, None, False))
+            self._wake.set()
             return
         del self.calls[result.uuid]
         self.contacts.pop(result.contact_id, None)
