@@ -1,6 +1,7 @@
 """The engine: originate orders, planning, event folding (replaying real sessions), retries,
 reconciliation."""
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
@@ -506,6 +507,101 @@ def test_server_capacity_is_shared_round_robin_between_campaigns():
     assert sorted(o.call.campaign_id for o in two.originates) == [7, 8, 8]
     agents_used = [o.call.agent_id for o in one.originates]
     assert len(set(agents_used)) == 3
+
+
+def ringing_calls(campaign_id: int, count: int, first: int = 900) -> list[CallView]:
+    """``count`` client-first calls of the campaign ringing their customer, no agent yet."""
+    return [
+        call(
+            uuid=f"c0ffee00-0000-4000-8000-{first + i:012d}",
+            campaign_id=campaign_id,
+            contact_id=first + i,
+            campaign_type=CLIENT_FIRST,
+            state=CallState.RINGING,
+        )
+        for i in range(count)
+    ]
+
+
+def test_defect_a_three_client_first_campaigns_sharing_one_agent_dial_one_call():
+    """One agent shared by three client-first campaigns (1:1, no stats yet): one customer call in
+    flight at most, whichever campaign places it, turn after turn; the others wait for the agent."""
+    campaigns = [campaign(id=cid, type=CLIENT_FIRST) for cid in (7, 8, 9)]
+    shared = [agent(1, campaigns=(7, 8, 9))]
+    due = {cid: [contact(cid * 10 + i, campaign_id=cid) for i in range(3)] for cid in (7, 8, 9)}
+    in_flight: list[CallView] = []
+    start, new_uuid = 0, uuids()
+    for _turn in range(4):
+        decided = plan(T0, server(), campaigns, shared, in_flight, due, TokenBucket(9, 9), new_uuid, start)
+        start = decided.next_start
+        in_flight += [replace(o.call, state=CallState.RINGING) for o in decided.originates]
+    assert len(in_flight) == 1, [c.campaign_id for c in in_flight]
+    ringing = in_flight[0].campaign_id
+    last = plan(T0, server(), campaigns, shared, in_flight, due, TokenBucket(9, 9), uuids(), start)
+    assert {cid: status.reason for cid, status in last.statuses.items()} == {
+        cid: "paced" if cid == ringing else "no_agent_ready" for cid in (7, 8, 9)
+    }
+
+
+def test_defect_a_an_agent_first_campaign_does_not_take_the_agents_client_first_calls_hold():
+    """Three agents shared by an agent-first (7) and a client-first (8) campaign; two client-first
+    calls ring: they hold two agents, agent first gets the third one only."""
+    agent_first, client_first = campaign(id=7), campaign(id=8, type=CLIENT_FIRST)
+    shared = [agent(i, idle_minutes=i, campaigns=(7, 8)) for i in (1, 2, 3)]
+    due = {7: [contact(i) for i in range(10, 19)], 8: [contact(i, campaign_id=8) for i in range(20, 29)]}
+    for start in (0, 1):
+        decided = plan(
+            T0,
+            server(),
+            [agent_first, client_first],
+            shared,
+            ringing_calls(8, 2),
+            due,
+            TokenBucket(9, 9),
+            uuids(),
+            start,
+        )
+        assert [(o.call.campaign_id, o.call.campaign_type) for o in decided.originates] == [(7, AGENT_FIRST)]
+        assert decided.statuses[8].reason == "paced"
+
+
+def test_defect_a_overdialled_calls_hold_their_share_of_the_agents():
+    """At 2.5:1, three calls in flight hold ceil(3 / 2.5) = 2 of the client-first campaign's
+    agents: the agent-first campaign gets the third one, and the client-first campaign dials up
+    to floor(2 × 2.5) = 5 calls in flight on the agents it holds."""
+    stats = PacingStats(dialed=200, answered=80, abandoned=0)  # 40 % answered → 2.5
+    agent_first, client_first = campaign(id=7), campaign(id=8, type=CLIENT_FIRST, stats=stats)
+    shared = [agent(i, idle_minutes=i, campaigns=(7, 8)) for i in (1, 2, 3)]
+    due = {7: [contact(i) for i in range(10, 19)], 8: [contact(i, campaign_id=8) for i in range(20, 29)]}
+    decided = plan(
+        T0,
+        server(),
+        [agent_first, client_first],
+        shared,
+        ringing_calls(8, 3),
+        due,
+        TokenBucket(9, 9),
+        uuids(),
+    )
+    by_campaign = Counter(o.call.campaign_id for o in decided.originates)
+    assert by_campaign == {7: 1, 8: 2}
+
+
+def test_defect_a_held_agents_are_chosen_so_that_every_campaign_keeps_its_calls_covered():
+    """Agent 1 serves campaigns 7 and 8, agent 2 only 7; each campaign has a call ringing. The
+    agent held for 7 must be agent 2, else campaign 8's call would have nobody."""
+    first, second = campaign(id=7, type=CLIENT_FIRST), campaign(id=8, type=CLIENT_FIRST)
+    agent_third = campaign(id=9)
+    agents = [agent(1, idle_minutes=9, campaigns=(7, 8, 9)), agent(2, campaigns=(7, 9))]
+    calls = ringing_calls(7, 1) + ringing_calls(8, 1, first=950)
+    due = {9: [contact(i, campaign_id=9) for i in range(10, 19)]}
+    decided = plan(T0, server(), [first, second, agent_third], agents, calls, due, TokenBucket(9, 9), uuids())
+    assert decided.originates == ()
+    assert {cid: decided.statuses[cid].reason for cid in (7, 8, 9)} == {
+        7: "no_contact_due",
+        8: "no_contact_due",
+        9: "no_agent_ready",
+    }
 
 
 class CountingContacts(Sequence):
