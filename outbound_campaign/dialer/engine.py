@@ -497,6 +497,11 @@ class Plan:
     skips: tuple[ContactSkip, ...]
     statuses: Mapping[int, CampaignStatus]
     next_start: int
+    #: The agents this plan counted on (held for calls in flight, or given to a campaign that
+    #: placed a call) who also serve campaigns of other dialer servers; empty when it placed
+    #: nothing. The host writes their rows with its claim: a host of another server planning on
+    #: one of them at the same time then fails to serialize and plans again, on fresh data.
+    shared_agents: frozenset[int] = frozenset()
 
 
 # --- planning -----------------------------------------------------------------------------------
@@ -636,6 +641,16 @@ def _allocate_agents(
     return allocated
 
 
+def _wants_an_agent(call: CallView) -> bool:
+    """A client-first call not yet with an agent that may need one: dialling, ringing, or
+    answered without one (on hold, or still hearing the hold message before ``OcWaiting``). A
+    reserved call of a client-first campaign is dialled agent first: it has its agent."""
+    return call.campaign_type is CampaignType.CLIENT_FIRST and (
+        call.state in (CallState.QUEUED, CallState.ORIGINATING, CallState.RINGING)
+        or (call.state is CallState.ANSWERED and call.agent_id is None and not call.abandoned)
+    )
+
+
 def _waiting_for_agent(call: CallView) -> bool:
     return (
         call.campaign_type is CampaignType.CLIENT_FIRST
@@ -742,8 +757,10 @@ def plan(
 ) -> Plan:
     """Decide the originates of this instant for one dialer server.
 
-    ``agents`` are the agents in state ready (with a free phone); ``calls`` the calls not ended on
-    this server; ``due_contacts`` per campaign, ordered by ``next_attempt_at``, a few more than
+    ``agents`` are the agents in state ready (with a free phone), with every running campaign
+    they serve, of this server or another; ``calls`` the calls not ended on this server, and
+    the client-first calls without an agent of other servers' campaigns that share agents with
+    this server's (they hold agents too); ``due_contacts`` per campaign, ordered by ``next_attempt_at``, a few more than
     agents (the host's indexed query: contacts are never scanned here); ``reserved`` per agent,
     their due reserved contacts in due order. The free agents are one pool for all the
     campaigns, each agent given to one of them at most. First, customers waiting on hold get an
@@ -759,6 +776,7 @@ def plan(
     now = _aware(now)
     running = sorted((c for c in campaigns if c.server_id == server.id), key=lambda c: c.id)
     by_id = {campaign.id: campaign for campaign in running}
+    calls = list(calls)
     in_flight = [call for call in calls if call.in_flight and call.server_id == server.id]
     busy_agents = {call.agent_id for call in in_flight if call.agent_id is not None}
     free = sorted((a for a in agents if a.id not in busy_agents), key=lambda a: (a.ready_since, a.id))
@@ -787,10 +805,8 @@ def plan(
     free = [agent for agent in free if agent.id not in taken]
 
     # One pool of agents for every campaign of the turn. First out of it: the agents that
-    # client-first calls not yet with an agent hold (dialling, ringing, or answered without one:
-    # on hold, or still hearing the hold message before OcWaiting), ceil(calls / ratio) per
-    # campaign (pacing.agents_held says why that keeps the abandon cap). A reserved call of a
-    # client-first campaign is dialled agent first: it has its agent.
+    # client-first calls not yet with an agent hold, ceil(calls / ratio) per campaign
+    # (pacing.agents_held says why that keeps the abandon cap).
     ratios = {
         campaign.id: dial_ratio(campaign.stats, campaign.pacing)
         if campaign.type is CampaignType.CLIENT_FIRST
@@ -799,18 +815,19 @@ def plan(
     }
     bridging = {connect.call.uuid for connect in connects}
     unconnected = Counter(
+        call.campaign_id for call in in_flight if call.uuid not in bridging and _wants_an_agent(call)
+    )
+    # The client-first calls of other servers' campaigns want the agents they share with ours;
+    # their pacing is not known here: they hold one agent per call, the most any ratio asks.
+    elsewhere = Counter(
         call.campaign_id
-        for call in in_flight
-        if call.uuid not in bridging
-        and call.campaign_type is CampaignType.CLIENT_FIRST
-        and (
-            call.state in (CallState.QUEUED, CallState.ORIGINATING, CallState.RINGING)
-            or (call.state is CallState.ANSWERED and call.agent_id is None and not call.abandoned)
-        )
+        for call in calls
+        if call.server_id != server.id and call.in_flight and _wants_an_agent(call)
     )
     held = _hold_agents(
         free,
-        {cid: agents_held(count, ratios[cid]) for cid, count in sorted(unconnected.items()) if cid in by_id},
+        {cid: agents_held(count, ratios[cid]) for cid, count in sorted(unconnected.items()) if cid in by_id}
+        | dict(sorted(elsewhere.items())),
     )
     holding = {agent.id for agents in held.values() for agent in agents}
     free = [agent for agent in free if agent.id not in holding]
@@ -872,12 +889,19 @@ def plan(
         campaign.id: _status(now, campaign, dialled[campaign.id], demand, pools, unreserved, ratios)
         for campaign, demand in zip(order, demands, strict=True)
     }
+    counted = [agent for agents in held.values() for agent in agents]
+    counted += [agent for campaign in order if dialled[campaign.id] for agent in allocated[campaign.id]]
+    placed = {order.call.agent_id for order in (*connects, *originates)}
+    counted += [agent for agent in agents if agent.id in placed]
     return Plan(
         tuple(connects),
         tuple(originates),
         tuple(skips),
         statuses,
         (start + 1) % len(running) if running else 0,
+        frozenset(agent.id for agent in counted if agent.campaign_ids - by_id.keys())
+        if connects or originates
+        else frozenset(),
     )
 
 

@@ -604,6 +604,26 @@ def test_defect_a_held_agents_are_chosen_so_that_every_campaign_keeps_its_calls_
     }
 
 
+def test_defect_a_client_first_calls_of_another_server_hold_the_agents_they_share():
+    """Agents 1 and 2 also serve campaign 17 of dialer server 2, which has a client-first call
+    ringing (the host reads it from the database): one of them is held for it, at 1:1 (server
+    2's pacing is not known here). The agents this plan counted on that serve server 2 too are
+    named, for the host to write their rows with its claim."""
+    agents = [
+        agent(1, idle_minutes=3, campaigns=(7, 17)),
+        agent(2, idle_minutes=2, campaigns=(7, 17)),
+        agent(3, idle_minutes=1),
+    ]
+    elsewhere = replace(ringing_calls(17, 1)[0], server_id=2)
+    due = {7: [contact(i) for i in range(10, 19)]}
+    decided = plan(T0, server(), [campaign()], agents, [elsewhere], due, TokenBucket(9, 9), uuids())
+    rung = [o.call.agent_id for o in decided.originates]
+    assert len(rung) == 2 and 3 in rung
+    assert decided.shared_agents == {1, 2}
+    idle = plan(T0, server(), [campaign()], agents, [elsewhere], {}, TokenBucket(9, 9), uuids())
+    assert idle.shared_agents == frozenset(), "a plan that places nothing relies on nobody"
+
+
 class CountingContacts(Sequence):
     """A long due list that counts how many contacts the engine reads."""
 
