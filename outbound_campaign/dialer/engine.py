@@ -760,9 +760,9 @@ def plan(
     ``agents`` are the agents in state ready (with a free phone), with every running campaign
     they serve, of this server or another; ``calls`` the calls not ended on this server, and
     the client-first calls without an agent of other servers' campaigns that share agents with
-    this server's (they hold agents too); ``due_contacts`` per campaign, ordered by ``next_attempt_at``, a few more than
-    agents (the host's indexed query: contacts are never scanned here); ``reserved`` per agent,
-    their due reserved contacts in due order. The free agents are one pool for all the
+    this server's (they hold agents too); ``due_contacts`` per campaign, ordered by
+    ``next_attempt_at``, a few more than agents (the host's indexed query: contacts are never
+    scanned here); ``reserved`` per agent, their due reserved contacts in due order. The free agents are one pool for all the
     campaigns, each agent given to one of them at most. First, customers waiting on hold get an
     agent (an abandon is the costliest thing to let happen); then the client-first calls not yet
     with an agent hold their share of the agents (``pacing.agents_held``), which no other
@@ -891,7 +891,7 @@ def plan(
     }
     counted = [agent for agents in held.values() for agent in agents]
     counted += [agent for campaign in order if dialled[campaign.id] for agent in allocated[campaign.id]]
-    placed = {order.call.agent_id for order in (*connects, *originates)}
+    placed = {sent.call.agent_id for sent in (*connects, *originates)}
     counted += [agent for agent in agents if agent.id in placed]
     return Plan(
         tuple(connects),
