@@ -375,12 +375,15 @@ class DialerRunner:
         self._notify_if_due()
 
     def _plan(self, env, campaigns):
-        """Read the ready agents with a free phone, their reserved contacts and the due contacts,
-        let the engine decide, claim its choices."""
+        """Read the ready agents with a free phone, the calls of other servers that want agents
+        they share with ours, their reserved contacts and the due contacts, let the engine decide,
+        claim its choices."""
         now = self.clock()
         campaign_ids = [campaign.id for campaign in campaigns]
         agents = free_agents(self.store.load_ready_agents(campaign_ids, env=env), self.device_states)
         in_flight = [call for call in self.calls.values() if call.in_flight]
+        elsewhere = {cid for agent in agents for cid in agent.campaign_ids} - set(campaign_ids)
+        wanting_agents = self.store.calls_wanting_agents_elsewhere(elsewhere, env=env)
         free_channels = max(0, self._server.max_channels - len(in_flight))
         limits = {}
         for campaign in campaigns:
@@ -397,7 +400,7 @@ class DialerRunner:
             self._server,
             campaigns,
             agents,
-            in_flight,
+            in_flight + wanting_agents,
             due,
             self._bucket,
             lambda: str(uuid.uuid4()),
@@ -409,6 +412,8 @@ class DialerRunner:
             self.store.connect_agent(connect.call, env=env)
         contacts = {contact.id: contact for group in (*due.values(), *reserved.values()) for contact in group}
         claimed = self.store.claim(plan.originates, contacts, env=env) if plan.originates else []
+        if claimed or plan.connects:
+            self.store.write_shared_agents(plan.shared_agents, env=env)
         return plan, claimed, contacts
 
     def _write_statuses(self, env, statuses):

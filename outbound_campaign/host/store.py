@@ -347,7 +347,9 @@ class DialerStore:
         )
 
     def load_ready_agents(self, campaign_ids, env=None):
-        """Agents ready to take a call, with the running campaigns of this server they serve."""
+        """Agents ready to take a call who serve the running campaigns ``campaign_ids`` of this
+        server, with those campaigns and the running campaigns of other servers they serve: one
+        pool of agents for all (see :meth:`calls_wanting_agents_elsewhere`)."""
         if not campaign_ids:
             return []
 
@@ -358,10 +360,15 @@ class DialerStore:
                     SELECT a.id, a.channel, a.state_changed_at, array_agg(r.campaign_id)
                       FROM outbound_agent a
                       JOIN outbound_campaign_agent_rel r ON r.agent_id = a.id
-                     WHERE a.active AND a.state = 'ready' AND r.campaign_id = ANY(%s)
+                      JOIN outbound_campaign c ON c.id = r.campaign_id
+                     WHERE a.active AND a.state = 'ready'
+                       AND (c.id = ANY(%(ours)s)
+                            OR (c.active AND c.state = 'running' AND c.dialer_server_id != %(server)s))
                   GROUP BY a.id
+                    HAVING bool_or(c.id = ANY(%(ours)s))
                     """,
-                    list(campaign_ids),
+                    ours=list(campaign_ids),
+                    server=self.server_id,
                 )
             )
             agents = []
@@ -372,6 +379,44 @@ class DialerStore:
                 except ValueError as exc:
                     _logger.warning("Agent %s cannot be called: %s", agent_id, exc)
             return agents
+
+        return self._run(work, env)
+
+    def calls_wanting_agents_elsewhere(self, campaign_ids, env=None):
+        """Client-first calls not yet with an agent of the campaigns ``campaign_ids`` of other
+        servers (the campaigns our ready agents also serve) whose host holds its lease: they will
+        want the agents they share with ours. A lapsed lease leaves nobody to send them an agent."""
+        if not campaign_ids:
+            return []
+
+        def work(env):
+            env.cr.execute(
+                SQL(
+                    """
+                    SELECT k.uuid, k.campaign_id, k.contact_id, c.dialer_server_id, k.state
+                      FROM outbound_call k
+                      JOIN outbound_campaign c ON c.id = k.campaign_id
+                      JOIN outbound_dialer_server s ON s.id = c.dialer_server_id
+                     WHERE k.campaign_id = ANY(%s) AND c.dialer_server_id != %s
+                       AND k.state IN ('queued', 'originating', 'ringing', 'answered')
+                       AND k.agent_id IS NULL AND k.dial_mode = 'client_first'
+                       AND s.lease_until > now() AT TIME ZONE 'UTC'
+                    """,
+                    list(campaign_ids),
+                    self.server_id,
+                )
+            )
+            return [
+                CallView(
+                    uuid,
+                    campaign_id,
+                    contact_id,
+                    server_id,
+                    CampaignType.CLIENT_FIRST,
+                    state=CallState(state),
+                )
+                for uuid, campaign_id, contact_id, server_id, state in env.cr.fetchall()
+            ]
 
         return self._run(work, env)
 
@@ -604,6 +649,21 @@ class DialerStore:
             )
         )
         self.changes.agents.update(calls_by_agent)
+
+    def write_shared_agents(self, agent_ids, env=None):
+        """Write the rows of the agents a plan that places calls counted on and who serve other
+        servers' campaigns too (``engine.Plan.shared_agents``), changing nothing. Under Odoo's
+        REPEATABLE READ, the host of another server whose turn counted on one of them at the
+        same time then fails to serialize (whichever writes second) and plans again on data that
+        shows this turn's calls: no agent is counted by two servers for new calls."""
+        if not agent_ids:
+            return
+        self._run(
+            lambda env: env.cr.execute(
+                SQL("UPDATE outbound_agent SET state = state WHERE id = ANY(%s)", sorted(agent_ids))
+            ),
+            env,
+        )
 
     def connect_agent(self, call, env=None):
         """Client first: an agent is being rung for a customer waiting on hold."""
