@@ -8,18 +8,28 @@ Run by ``make bench`` (scripts/bench.sh) against a throwaway database:
   (no cache) — goal: at most 1.5x. The import and the limit are measured in turns (``--repeat``,
   3 by default), each turn printed; the ratios use the best of each;
 - the ratio to Odoo's generic ``load()`` on a 20,000-row sample — goal: at least 25x faster;
-- the peak memory of the process (goal: under 1 GB).
+- the peak memory of the process (goal: under 1 GB);
+- the peak RSS of the wizard's parse step (``action_parse``) of two spreadsheets, each in a process
+  of its own: a 5 kB XLSX whose formatted cell ALL20000 declares a range of 20 million cells, and a
+  200,000-row XLSX; against the baseline of the same process just before the step (Odoo loaded,
+  the file uploaded) — goal: the far cell adds nothing, the 200,000 rows a few MB.
 Nothing is committed: the transaction is rolled back at the end.
 """
 
 import base64
 import csv
 import io
+import os
 import random
 import resource
+import subprocess
+import sys
+import tempfile
 import time
 
+import openpyxl
 import phonenumbers
+import xlsxwriter
 from odoo_database import argument_parser, open_registry
 from psycopg2 import sql
 
@@ -73,6 +83,84 @@ def to_csv(rows):
     return out.getvalue().encode("utf-8")
 
 
+def far_cell_xlsx():
+    """A 5 kB XLSX: two contacts and a formatted empty cell at ALL20000."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for values in (["firstname", "phone"], ["Ann", "07911 123456"], ["Bob", "07911 123457"]):
+        sheet.append(values)
+    sheet["ALL20000"].font = openpyxl.styles.Font(bold=True)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def to_xlsx(rows):
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"constant_memory": True})
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["firstname", "lastname", "enterprise", "phone", "address"])
+    for index, row in enumerate(rows, 1):
+        sheet.write_row(index, 0, row)
+    book.close()
+    return buffer.getvalue()
+
+
+def rss_mb(field):
+    """``VmRSS`` (now) or ``VmHWM`` (the peak) of this process, in MB."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field + ":")) / 1024
+
+
+def reset_peak_rss():
+    """Start the peak (``VmHWM``) again from the current RSS: Linux's ``clear_refs`` 5."""
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")
+
+
+def parse_step(env, path):
+    """In a process of its own: the RSS before the wizard's parse step of ``path``, and its peak
+    during the step."""
+    with open(path, "rb") as upload:
+        data = upload.read()
+    campaign = env["outbound.campaign"].create({"name": "Bench parse", "country_id": env.ref("base.uk").id})
+    wizard = env["outbound.contact.import"].create(
+        {"campaign_id": campaign.id, "file": base64.b64encode(data), "filename": os.path.basename(path)}
+    )
+    env.flush_all()
+    reset_peak_rss()
+    baseline = rss_mb("VmRSS")
+    start = time.perf_counter()
+    wizard.action_parse()
+    elapsed = time.perf_counter() - start
+    print(f"{baseline:.0f} {rss_mb('VmHWM'):.0f} {elapsed:.2f} {wizard.row_count} {len(wizard.mapping_ids)}")
+
+
+def bench_parse_memory(args, row_count):
+    """Each file's parse step in a fresh process: the peak RSS of a process only grows."""
+    with tempfile.TemporaryDirectory() as folder:
+        files = {
+            "far-cell.xlsx": far_cell_xlsx(),
+            f"{row_count}-rows.xlsx": to_xlsx(make_rows(row_count)),
+        }
+        for name, data in files.items():
+            path = os.path.join(folder, name)
+            with open(path, "wb") as out:
+                out.write(data)
+            result = subprocess.run(
+                [sys.executable, __file__, "-c", args.config, "-d", args.database, "--parse-step", path],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            baseline, peak, elapsed, rows, columns = result.stdout.split()[-5:]
+            print(
+                f"parse step of {name} ({len(data) / 1e3:,.0f} kB): peak RSS {peak} MB against {baseline} MB "
+                f"just before the step in the same process = +{int(peak) - int(baseline)} MB, {elapsed} s "
+                f"({rows} rows, {columns} columns)"
+            )
+
+
 def bare_normalisation(numbers, region):
     """The limit's normalisation: one core, no cache, plain phonenumbers."""
     e164 = phonenumbers.PhoneNumberFormat.E164
@@ -111,10 +199,12 @@ def timed_import(env, manager, campaign, data):
 def timed_limit(env, wizard, limit_campaign, numbers):
     """(seconds of the COPY, seconds of the bare loop): the COPY of the rows ``wizard`` imported
     (the columns it writes, new ids) into ``limit_campaign``, the loop over ``numbers``."""
-    from odoo.addons.outbound_campaign.importer import sql_copy  # the addons path is set in main()
+    # The addons path is set in main().
+    from odoo.addons.outbound_campaign.importer import contact_insert, sql_copy
 
     cr = env.cr
-    columns = [name for name in wizard._copy_format().columns if name != "id"]
+    copy_format = contact_insert.copy_format(wizard.env, wizard.campaign_id)
+    columns = [name for name in copy_format.columns if name != "id"]
     # As text, as COPY reads it back (timestamps, JSON).
     cr.execute(
         sql.SQL("SELECT {} FROM outbound_contact WHERE campaign_id = %s").format(
@@ -192,14 +282,20 @@ def main():
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--load-rows", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3, help="turns of the import and its limit")
+    parser.add_argument("--parse-step", metavar="FILE", help="(internal) measure one file's parse step")
     args = parser.parse_args()
     registry = open_registry(args)
     with registry.cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
         try:
-            bench(env, args.rows, args.load_rows, args.repeat)
+            if args.parse_step:
+                parse_step(env, args.parse_step)
+            else:
+                bench(env, args.rows, args.load_rows, args.repeat)
         finally:
             cr.rollback()
+    if not args.parse_step:
+        bench_parse_memory(args, args.rows)
 
 
 if __name__ == "__main__":

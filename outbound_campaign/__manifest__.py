@@ -7,7 +7,7 @@
     "author": "outbound_campaign developers",
     "license": "LGPL-3",
     "depends": ["mail", "phone_validation", "base_import"],
-    "external_dependencies": {"python": ["phonenumbers", "panoramisk"]},
+    "external_dependencies": {"python": ["phonenumbers", "panoramisk", "openpyxl", "xlrd"]},
     "data": [
         "security/outbound_campaign_groups.xml",
         "security/ir.model.access.csv",

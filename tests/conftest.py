@@ -1,8 +1,9 @@
-"""Plain pytest suites for the parts that need no Odoo: ``outbound_campaign.dialer`` and ``pbxsim``.
+"""Plain pytest suites for the parts that need no Odoo: ``outbound_campaign.dialer``, the pure
+modules of ``outbound_campaign.importer`` and ``pbxsim``.
 
-``outbound_campaign/__init__.py`` imports the Odoo models, so the dialer package is mounted here
-under a bare ``outbound_campaign`` package whose ``__init__`` is not run: importing it then proves
-that nothing under ``dialer/`` needs Odoo.
+``outbound_campaign/__init__.py`` imports the Odoo models, so the addon's packages are mounted
+here under a bare ``outbound_campaign`` package whose ``__init__`` is not run: importing them then
+proves that nothing under ``dialer/`` (nor the importer modules these tests import) needs Odoo.
 """
 
 import sys

@@ -3,7 +3,8 @@
 One asyncio loop per process owns the AMI links of the dialer servers it is given (all active
 servers by default); each server is dialled by at most one host at a time, through its lease. A
 process that finds a server held by another host waits as a standby and takes over when that
-host's lease lapses (or at once when that host was a process of this machine that died).
+host's lease lapses (or at once when that host was a process of this machine, in this PID
+namespace, that died). A host that finds its lease lost writes nothing more and stands by again.
 """
 
 import argparse

@@ -36,7 +36,7 @@ Decisions on attempts (the tables are in ``outcomes``):
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -61,6 +61,7 @@ from .pacing import (
     PacingStats,
     TokenBucket,
     agent_first_dials,
+    agents_held,
     client_first_dials,
     dial_ratio,
     share_round_robin,
@@ -446,6 +447,11 @@ class Plan:
     skips: tuple[ContactSkip, ...]
     statuses: Mapping[int, CampaignStatus]
     next_start: int
+    #: The agents this plan counted on (held for calls in flight, or given to a campaign that
+    #: placed a call) who also serve campaigns of other dialer servers; empty when it placed
+    #: nothing. The host writes their rows with its claim: a host of another server planning on
+    #: one of them at the same time then fails to serialize and plans again, on fresh data.
+    shared_agents: frozenset[int] = frozenset()
 
 
 # --- planning -----------------------------------------------------------------------------------
@@ -522,19 +528,77 @@ def _originate(
     )
 
 
+def _hold_agents(free: Sequence[AgentView], needs: Mapping[int, int]) -> dict[int, list[AgentView]]:
+    """Per campaign, ``needs[campaign_id]`` free agents who serve it, each agent held for one
+    campaign at most; a campaign gets fewer only when no assignment of the agents can give it
+    more (augmenting paths: a shared agent held for one campaign is moved to make room).
+
+    Agents serving the fewest campaigns are held first, the longest idle first among them: the
+    agents shared with other campaigns are left to those campaigns where possible.
+    """
+    candidates = sorted(free, key=lambda a: (len(a.campaign_ids), a.ready_since, a.id))
+    holder: dict[int, int] = {}  # agent id -> the campaign they are held for
+    for campaign_id, need in needs.items():
+        for _ in range(need):
+            # Breadth first from the campaign: an agent not held yet, or one held for another
+            # campaign that can take another agent instead, and so on along the path.
+            reached_from: dict[int, int] = {}  # agent id -> campaign that reached them
+            through: dict[int, int] = {}  # campaign -> the agent of theirs it was reached by
+            queue, found = deque([campaign_id]), None
+            while queue and found is None:
+                current = queue.popleft()
+                for agent in candidates:
+                    if current not in agent.campaign_ids or agent.id in reached_from:
+                        continue
+                    reached_from[agent.id] = current
+                    owner = holder.get(agent.id)
+                    if owner is None:
+                        found = agent.id
+                        break
+                    if owner != campaign_id and owner not in through:
+                        through[owner] = agent.id
+                        queue.append(owner)
+            if found is None:
+                break  # its calls outnumber the agents left for it: it dials no more (pacing)
+            while True:  # each campaign on the path takes the next agent and gives up its own
+                current = reached_from[found]
+                holder[found] = current
+                if current == campaign_id:
+                    break
+                found = through[current]
+    held: dict[int, list[AgentView]] = {}
+    for agent in free:
+        if agent.id in holder:
+            held.setdefault(holder[agent.id], []).append(agent)
+    return held
+
+
 def _allocate_agents(
-    free: Sequence[AgentView], campaign_order: Sequence[CampaignView], wanting: set[int]
+    free: Sequence[AgentView],
+    campaign_order: Sequence[CampaignView],
+    wanting: set[int],
+    held: Mapping[int, Sequence[AgentView]],
 ) -> dict[int, list[AgentView]]:
     """Give each free agent (longest idle first) to one of their campaigns that wants agents:
-    the one with the fewest so far, ties to the round-robin order."""
+    the one with the fewest so far (those held for it included), ties to the round-robin order."""
     rank = {campaign.id: i for i, campaign in enumerate(campaign_order)}
     allocated: dict[int, list[AgentView]] = {campaign.id: [] for campaign in campaign_order}
     for agent in free:
         choices = [cid for cid in agent.campaign_ids if cid in wanting]
         if choices:
-            chosen = min(choices, key=lambda cid: (len(allocated[cid]), rank[cid]))
+            chosen = min(choices, key=lambda cid: (len(held.get(cid, ())) + len(allocated[cid]), rank[cid]))
             allocated[chosen].append(agent)
     return allocated
+
+
+def _wants_an_agent(call: CallView) -> bool:
+    """A client-first call not yet with an agent that may need one: dialling, ringing, or
+    answered without one (on hold, or still hearing the hold message before ``OcWaiting``). A
+    reserved call of a client-first campaign is dialled agent first: it has its agent."""
+    return call.campaign_type is CampaignType.CLIENT_FIRST and (
+        call.state in (CallState.QUEUED, CallState.ORIGINATING, CallState.RINGING)
+        or (call.state is CallState.ANSWERED and call.agent_id is None and not call.abandoned)
+    )
 
 
 def _waiting_for_agent(call: CallView) -> bool:
@@ -643,20 +707,26 @@ def plan(
 ) -> Plan:
     """Decide the originates of this instant for one dialer server.
 
-    ``agents`` are the agents in state ready (with a free phone); ``calls`` the calls not ended on
-    this server; ``due_contacts`` per campaign, ordered by ``next_attempt_at``, a few more than
-    agents (the host's indexed query: contacts are never scanned here); ``reserved`` per agent,
-    their due reserved contacts in due order. First, customers waiting on hold get an agent (an
-    abandon is the costliest thing to let happen); then each free agent with a reserved contact
-    due calls it, agent first whatever the campaign's type (a promised call must have its agent:
-    Ofcom allows re-calls within 72 h only with a guaranteed agent); then the other free agents
-    are shared among the campaigns that are not preview campaigns, each campaign paces its calls,
-    and the server's free channels and calls-per-second tokens (taken from ``bucket``) are shared
-    round-robin from ``start``. ``new_uuid`` names each new call.
+    ``agents`` are the agents in state ready (with a free phone), with every running campaign
+    they serve, of this server or another; ``calls`` the calls not ended on this server, and
+    the client-first calls without an agent of other servers' campaigns that share agents with
+    this server's (they hold agents too); ``due_contacts`` per campaign, ordered by
+    ``next_attempt_at``, a few more than agents (the host's indexed query: contacts are never
+    scanned here); ``reserved`` per agent, their due reserved contacts in due order. The free agents are one pool for all the
+    campaigns, each agent given to one of them at most. First, customers waiting on hold get an
+    agent (an abandon is the costliest thing to let happen); then the client-first calls not yet
+    with an agent hold their share of the agents (``pacing.agents_held``), which no other
+    campaign gets; then each free agent with a reserved contact due calls it, agent first
+    whatever the campaign's type (a promised call must have its agent: Ofcom allows re-calls
+    within 72 h only with a guaranteed agent); then the other free agents are shared among the
+    campaigns that are not preview campaigns, each campaign paces its calls on the agents held
+    for it and given to it, and the server's free channels and calls-per-second tokens (taken
+    from ``bucket``) are shared round-robin from ``start``. ``new_uuid`` names each new call.
     """
     now = _aware(now)
     running = sorted((c for c in campaigns if c.server_id == server.id), key=lambda c: c.id)
     by_id = {campaign.id: campaign for campaign in running}
+    calls = list(calls)
     in_flight = [call for call in calls if call.in_flight and call.server_id == server.id]
     busy_agents = {call.agent_id for call in in_flight if call.agent_id is not None}
     free = sorted((a for a in agents if a.id not in busy_agents), key=lambda a: (a.ready_since, a.id))
@@ -684,6 +754,34 @@ def plan(
         )
     free = [agent for agent in free if agent.id not in taken]
 
+    # One pool of agents for every campaign of the turn. First out of it: the agents that
+    # client-first calls not yet with an agent hold, ceil(calls / ratio) per campaign
+    # (pacing.agents_held says why that keeps the abandon cap).
+    ratios = {
+        campaign.id: dial_ratio(campaign.stats, campaign.pacing)
+        if campaign.type is CampaignType.CLIENT_FIRST
+        else 1.0
+        for campaign in running
+    }
+    bridging = {connect.call.uuid for connect in connects}
+    unconnected = Counter(
+        call.campaign_id for call in in_flight if call.uuid not in bridging and _wants_an_agent(call)
+    )
+    # The client-first calls of other servers' campaigns want the agents they share with ours;
+    # their pacing is not known here: they hold one agent per call, the most any ratio asks.
+    elsewhere = Counter(
+        call.campaign_id
+        for call in calls
+        if call.server_id != server.id and call.in_flight and _wants_an_agent(call)
+    )
+    held = _hold_agents(
+        free,
+        {cid: agents_held(count, ratios[cid]) for cid, count in sorted(unconnected.items()) if cid in by_id}
+        | dict(sorted(elsewhere.items())),
+    )
+    holding = {agent.id for agents in held.values() for agent in agents}
+    free = [agent for agent in free if agent.id not in holding]
+
     capacity = min(max(0, server.max_channels - len(in_flight)), bucket.available(now))
     skips: list[ContactSkip] = []
     busy_contacts = {call.contact_id for call in in_flight}
@@ -702,33 +800,19 @@ def plan(
         campaign.id: due_contacts.get(campaign.id, ()) for campaign in order if not campaign.preview
     }
     wanting = {cid for cid, due in unreserved.items() if due}
-    allocated = _allocate_agents(free, order, wanting)
-    bridging = {connect.call.uuid for connect in connects}
-    # client-first calls not yet with an agent: dialling, ringing, or answered without one (on
-    # hold, or still hearing the hold message before OcWaiting); a reserved call of a
-    # client-first campaign is dialled agent first: it has its agent
-    unconnected = Counter(
-        call.campaign_id
-        for call in in_flight
-        if call.uuid not in bridging
-        and call.campaign_type is CampaignType.CLIENT_FIRST
-        and (
-            call.state in (CallState.QUEUED, CallState.ORIGINATING, CallState.RINGING)
-            or (call.state is CallState.ANSWERED and call.agent_id is None and not call.abandoned)
-        )
-    )
+    # Then each agent left goes to one campaign at most: no agent is counted twice.
+    allocated = _allocate_agents(free, order, wanting, held)
+    pools = {campaign.id: [*held.get(campaign.id, ()), *allocated[campaign.id]] for campaign in order}
 
     demands: list[int] = []
-    ratios: dict[int, float] = {}
     for campaign in order:
-        ready = len(allocated[campaign.id])
         due = len(unreserved.get(campaign.id, ()))
         if campaign.type is CampaignType.AGENT_FIRST:
-            ratios[campaign.id] = 1.0
-            demand = agent_first_dials(ready)
+            demand = agent_first_dials(len(allocated[campaign.id]))
         else:
-            ratios[campaign.id] = dial_ratio(campaign.stats, campaign.pacing)
-            demand = client_first_dials(ready, unconnected[campaign.id], ratios[campaign.id])
+            demand = client_first_dials(
+                len(pools[campaign.id]), unconnected[campaign.id], ratios[campaign.id]
+            )
         demands.append(min(demand, due))
 
     grants = share_round_robin(demands, capacity)
@@ -752,15 +836,22 @@ def plan(
     bucket.take(now, len(originates))
 
     statuses = {
-        campaign.id: _status(now, campaign, dialled[campaign.id], demand, allocated, unreserved, ratios)
+        campaign.id: _status(now, campaign, dialled[campaign.id], demand, pools, unreserved, ratios)
         for campaign, demand in zip(order, demands, strict=True)
     }
+    counted = [agent for agents in held.values() for agent in agents]
+    counted += [agent for campaign in order if dialled[campaign.id] for agent in allocated[campaign.id]]
+    placed = {sent.call.agent_id for sent in (*connects, *originates)}
+    counted += [agent for agent in agents if agent.id in placed]
     return Plan(
         tuple(connects),
         tuple(originates),
         tuple(skips),
         statuses,
         (start + 1) % len(running) if running else 0,
+        frozenset(agent.id for agent in counted if agent.campaign_ids - by_id.keys())
+        if connects or originates
+        else frozenset(),
     )
 
 
@@ -769,7 +860,7 @@ def _status(
     campaign: CampaignView,
     dialled: int,
     demand: int,
-    allocated: Mapping[int, Sequence[AgentView]],
+    pools: Mapping[int, Sequence[AgentView]],
     due_contacts: Mapping[int, Sequence[ContactView]],
     ratios: Mapping[int, float],
 ) -> CampaignStatus:
@@ -788,7 +879,7 @@ def _status(
         return CampaignStatus(campaign.id, PREVIEW, None, ratios[campaign.id], rate)
     if not due_contacts.get(campaign.id):
         reason = NO_CONTACT_DUE
-    elif not allocated[campaign.id]:
+    elif not pools[campaign.id]:
         reason = NO_AGENT_READY
     elif demand:
         reason = SERVER_FULL

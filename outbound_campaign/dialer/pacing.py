@@ -7,6 +7,10 @@
   (abandons / live answers over the campaign's rolling window: 30 days for the FTC, 24 h for
   Ofcom) approaches ``near_cap × cap``. Until enough calls are seen to trust the answer rate the
   ratio is 1:1.
+* Agents shared by several campaigns are one pool per dialer turn: the calls of a client-first
+  campaign not yet with an agent hold ``ceil(calls / ratio)`` of its ready agents
+  (:func:`agents_held`) before any other campaign is given one, and each agent goes to one
+  campaign at most.
 * The dialer server's limits: at most ``max_channels`` customer calls at once (trunk channels;
   agent legs are internal) and ``max_calls_per_second`` (a token bucket driven by ``now``),
   shared round-robin between the campaigns running on it.
@@ -126,6 +130,20 @@ def agent_first_dials(ready_agents: int, agents_being_rung: int = 0) -> int:
 def client_first_dials(ready_agents: int, calls_in_flight: int, ratio: float) -> int:
     """New customer calls so that calls not yet with an agent stay within ``ready × ratio``."""
     return max(0, math.floor(ready_agents * ratio + 1e-9) - calls_in_flight)
+
+
+def agents_held(calls_in_flight: int, ratio: float) -> int:
+    """Ready agents that client-first calls not yet with an agent keep for themselves.
+
+    The inverse of :func:`client_first_dials`: ``n`` ready agents may carry ``floor(n × ratio)``
+    such calls, and those calls hold ``ceil(calls / ratio)`` agents, never more than ``n``. The
+    ratio is at most ``1 / answer rate`` (:func:`dial_ratio`), so the calls' expected answers,
+    ``calls × answer rate``, never exceed the agents held for them: the campaign's own pacing
+    argument, which keeps its abandon rate under its cap, stays true when other campaigns share
+    its agents, as long as none of them is given an agent held here. At 1:1 (before the answer
+    rate is known, and near the cap) every call that may answer has its agent.
+    """
+    return max(0, math.ceil(calls_in_flight / ratio - 1e-9))
 
 
 def share_round_robin(demands: Sequence[int], capacity: int, start: int = 0) -> list[int]:

@@ -43,7 +43,7 @@ from ..dialer.ami import (
 from ..dialer.device_state import fold_device_states, free_agents, offerable
 from ..dialer.notices import AGENT_INTERVAL, PendingNotices
 from ..dialer.pacing import TokenBucket, stats_of_outcomes
-from .store import TRANSIENT_DB_ERRORS
+from .store import TRANSIENT_DB_ERRORS, LeaseLost
 
 _logger = logging.getLogger(__name__)
 
@@ -177,11 +177,11 @@ class DialerRunner:
             self._wake.clear()
             try:
                 if time.monotonic() - lease_at >= self.lease_ttl / 3:
-                    lease_at = time.monotonic()
                     if not self.store.acquire_lease(self.lease_ttl):
                         _logger.warning("Lost the lease of dialer server %s: stopping", self.store.server_id)
                         self._lease_lost = True
                         break
+                    lease_at = time.monotonic()  # a renewal that failed is tried again at once
                     self.store.heartbeat("connected" if self.ami.connected else "disconnected")
                 self._check_timeouts()
                 for result in list(self._unfinished.values()):
@@ -191,6 +191,10 @@ class DialerRunner:
                 if self.ami.connected and recheck and time.monotonic() - self._reconciled_at >= RECHECK:
                     await self._reconcile()
                 self._turn(dial=self.ami.connected and self._reconciled and not self._stopping.is_set())
+            except LeaseLost as exc:  # another host took the server: it reconciles our calls
+                _logger.warning("%s: stopping", exc)
+                self._lease_lost = True
+                break
             except Exception:  # a database outage, a bad row: log it, keep the host up, try again
                 _logger.exception("Dialer turn of server %s failed; retrying", self.store.server_id)
                 await self._sleep(1.0)
@@ -205,6 +209,8 @@ class DialerRunner:
         if not self._lease_lost:  # what the calls did until now; a new holder reconciles them otherwise
             try:
                 self._turn(dial=False)
+            except LeaseLost as exc:
+                _logger.warning("%s: the last results are left to the next holder", exc)
             except Exception:
                 _logger.exception("Could not store the last results of server %s", self.store.server_id)
             self.store.release_lease()
@@ -319,6 +325,7 @@ class DialerRunner:
         statuses = {}
         try:
             with self.store.env() as env:
+                self.store.check_lease(env)  # nothing is written by a host that lost the server
                 if progress or results or missed or freed:
                     self.store.record_batch(progress, results, missed, freed, env=env)
                 self.store.record_device_states(devices, env=env)
@@ -363,12 +370,15 @@ class DialerRunner:
         self._notify_if_due()
 
     def _plan(self, env, campaigns):
-        """Read the ready agents with a free phone, their reserved contacts and the due contacts,
-        let the engine decide, claim its choices."""
+        """Read the ready agents with a free phone, the calls of other servers that want agents
+        they share with ours, their reserved contacts and the due contacts, let the engine decide,
+        claim its choices."""
         now = self.clock()
         campaign_ids = [campaign.id for campaign in campaigns]
         agents = free_agents(self.store.load_ready_agents(campaign_ids, env=env), self.device_states)
         in_flight = [call for call in self.calls.values() if call.in_flight]
+        elsewhere = {cid for agent in agents for cid in agent.campaign_ids} - set(campaign_ids)
+        wanting_agents = self.store.calls_wanting_agents_elsewhere(elsewhere, env=env)
         free_channels = max(0, self._server.max_channels - len(in_flight))
         limits = {}
         for campaign in campaigns:
@@ -385,7 +395,7 @@ class DialerRunner:
             self._server,
             campaigns,
             agents,
-            in_flight,
+            in_flight + wanting_agents,
             due,
             self._bucket,
             lambda: str(uuid.uuid4()),
@@ -397,6 +407,8 @@ class DialerRunner:
             self.store.connect_agent(connect.call, env=env)
         contacts = {contact.id: contact for group in (*due.values(), *reserved.values()) for contact in group}
         claimed = self.store.claim(plan.originates, contacts, env=env) if plan.originates else []
+        if claimed or plan.connects:
+            self.store.write_shared_agents(plan.shared_agents, env=env)
         return plan, claimed, contacts
 
     def _write_statuses(self, env, statuses):
@@ -586,8 +598,13 @@ class DialerRunner:
             _logger.exception("Result of call %s kept for the next turn", result.uuid)
             self._unfinished[result.uuid] = result
             return
-        if campaign is None:
-            _logger.error("Call %s ended but its campaign %s is gone", result.uuid, result.campaign_id)
+        if contact is None or campaign is None:
+            # Deleted meanwhile (the call row with them): no next step; the store frees the agent.
+            _logger.error("Call %s ended but its contact or campaign is gone", result.uuid)
+            del self.calls[result.uuid]
+            self._progress.pop(result.uuid, None)
+            self._results.append((result, None, None, False))
+            self._wake.set()
             return
         del self.calls[result.uuid]
         self.contacts.pop(result.contact_id, None)

@@ -8,13 +8,17 @@ What a turn changed (agents whose state moved, campaigns whose calls, contacts, 
 status moved) is gathered in :attr:`DialerStore.changes`, for the host's live notifications.
 """
 
+import hashlib
 import logging
 import os
+import re
+import secrets
 import socket
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+import psycopg2
 from psycopg2 import errors as pg_errors
 
 from odoo import SUPERUSER_ID, api
@@ -66,8 +70,32 @@ def naive(value):
     return value.astimezone(timezone.utc).replace(tzinfo=None) if value else None
 
 
+#: A lease holder: ``kind@hostname:pid/locality.token``. The random token makes it unique per
+#: process (two containers may both run the dialer as PID 1 under one hostname); hostname and pid
+#: are there for people to read and, with the locality, to tell a dead process of this machine.
+HOLDER = re.compile(r"^[^@]*@[^:]*:(?P<pid>\d+)/(?P<locality>[^.]*)\.\w+$")
+
+
+def pid_locality():
+    """Where a pid names a process: this boot of the kernel and this PID namespace (hashed short).
+    A process in another container or on another machine never shares it; None when it cannot be
+    told, and then no other process is ever declared dead."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as boot_id:
+            boot = boot_id.read().strip()
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return None
+    return hashlib.sha256(f"{boot}:{namespace}".encode()).hexdigest()[:12]
+
+
 def host_identity(kind):
-    return f"{kind}@{socket.gethostname()}:{os.getpid()}"
+    """A new holder identity, unique to this process (see HOLDER)."""
+    return f"{kind}@{socket.gethostname()}:{os.getpid()}/{pid_locality() or '-'}.{secrets.token_hex(8)}"
+
+
+class LeaseLost(Exception):
+    """This host no longer holds an unexpired lease of its server: it must write nothing more."""
 
 
 def pacing_stats(env, campaign_ids, now):
@@ -203,21 +231,20 @@ class DialerStore:
             )
             return bool(env.cr.fetchone())
 
-        try:
-            return self._retrying(work, attempts=1)
-        except pg_errors.SerializationFailure:
-            return False
+        # A serialization failure means another transaction touched the row (a manager's edit,
+        # a standby's attempt): run again, it says nothing of who holds the lease.
+        return self._retrying(work)
 
     def _dead_local_holders(self, env):
-        """Holders that were processes of this machine and are gone (killed): their lease is void."""
+        """Holders that were processes of this boot and PID namespace and are gone (killed): their
+        lease is void. A pid seen from another namespace or machine says nothing: never dead."""
         env.cr.execute(SQL("SELECT holder FROM outbound_dialer_server WHERE id = %s", self.server_id))
         row = env.cr.fetchone()
-        holder = row and row[0]
-        if not holder or "@" not in holder:
+        match = HOLDER.match((row and row[0]) or "")
+        locality = pid_locality()
+        if not match or not locality or match["locality"] != locality or int(match["pid"]) == os.getpid():
             return []
-        host, _sep, pid = holder.rpartition("@")[2].rpartition(":")
-        if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
-            return []
+        holder, pid = match.group(0), match["pid"]
         try:
             os.kill(int(pid), 0)
         except ProcessLookupError:
@@ -225,6 +252,22 @@ class DialerStore:
         except PermissionError:
             return []
         return []
+
+    def check_lease(self, env):
+        """Fencing: raise :class:`LeaseLost` unless this host holds an unexpired lease of the
+        server. The row stays locked (``FOR SHARE``) until ``env``'s transaction ends, so no other
+        host takes the lease while this one writes in it."""
+        env.cr.execute(
+            SQL(
+                """SELECT 1 FROM outbound_dialer_server
+                    WHERE id = %s AND holder = %s AND lease_until > (now() AT TIME ZONE 'UTC')
+                      FOR SHARE""",
+                self.server_id,
+                self.holder,
+            )
+        )
+        if not env.cr.fetchone():
+            raise LeaseLost(f"{self.holder} no longer holds dialer server {self.server_id}")
 
     def release_lease(self):
         with self.env() as env:
@@ -301,7 +344,9 @@ class DialerStore:
             return views
 
     def load_ready_agents(self, campaign_ids, env=None):
-        """Agents ready to take a call, with the running campaigns of this server they serve."""
+        """Agents ready to take a call who serve the running campaigns ``campaign_ids`` of this
+        server, with those campaigns and the running campaigns of other servers they serve: one
+        pool of agents for all (see :meth:`calls_wanting_agents_elsewhere`)."""
         if not campaign_ids:
             return []
 
@@ -312,10 +357,15 @@ class DialerStore:
                     SELECT a.id, a.channel, a.state_changed_at, array_agg(r.campaign_id)
                       FROM outbound_agent a
                       JOIN outbound_campaign_agent_rel r ON r.agent_id = a.id
-                     WHERE a.active AND a.state = 'ready' AND r.campaign_id = ANY(%s)
+                      JOIN outbound_campaign c ON c.id = r.campaign_id
+                     WHERE a.active AND a.state = 'ready'
+                       AND (c.id = ANY(%(ours)s)
+                            OR (c.active AND c.state = 'running' AND c.dialer_server_id != %(server)s))
                   GROUP BY a.id
+                    HAVING bool_or(c.id = ANY(%(ours)s))
                     """,
-                    list(campaign_ids),
+                    ours=list(campaign_ids),
+                    server=self.server_id,
                 )
             )
             agents = []
@@ -326,6 +376,44 @@ class DialerStore:
                 except ValueError as exc:
                     _logger.warning("Agent %s cannot be called: %s", agent_id, exc)
             return agents
+
+        return self._run(work, env)
+
+    def calls_wanting_agents_elsewhere(self, campaign_ids, env=None):
+        """Client-first calls not yet with an agent of the campaigns ``campaign_ids`` of other
+        servers (the campaigns our ready agents also serve) whose host holds its lease: they will
+        want the agents they share with ours. A lapsed lease leaves nobody to send them an agent."""
+        if not campaign_ids:
+            return []
+
+        def work(env):
+            env.cr.execute(
+                SQL(
+                    """
+                    SELECT k.uuid, k.campaign_id, k.contact_id, c.dialer_server_id, k.state
+                      FROM outbound_call k
+                      JOIN outbound_campaign c ON c.id = k.campaign_id
+                      JOIN outbound_dialer_server s ON s.id = c.dialer_server_id
+                     WHERE k.campaign_id = ANY(%s) AND c.dialer_server_id != %s
+                       AND k.state IN ('queued', 'originating', 'ringing', 'answered')
+                       AND k.agent_id IS NULL AND k.dial_mode = 'client_first'
+                       AND s.lease_until > now() AT TIME ZONE 'UTC'
+                    """,
+                    list(campaign_ids),
+                    self.server_id,
+                )
+            )
+            return [
+                CallView(
+                    uuid,
+                    campaign_id,
+                    contact_id,
+                    server_id,
+                    CampaignType.CLIENT_FIRST,
+                    state=CallState(state),
+                )
+                for uuid, campaign_id, contact_id, server_id, state in env.cr.fetchall()
+            ]
 
         return self._run(work, env)
 
@@ -452,8 +540,10 @@ class DialerStore:
             return views, {contact.id: self._contact_view(contact) for contact in calls.contact_id}
 
     def load_contact(self, contact_id):
+        """The contact's view; None if it was deleted."""
         with self.env() as env:
-            return self._contact_view(env["outbound.contact"].browse(contact_id))
+            contact = env["outbound.contact"].browse(contact_id).exists()
+            return self._contact_view(contact) if contact else None
 
     @staticmethod
     def _contact_view(contact):
@@ -473,13 +563,15 @@ class DialerStore:
         each agent of an agent-first call is ringing with that call as their current call.
 
         Returns the orders whose contact this host got; a contact locked or already taken by
-        another host is skipped, never dialled twice.
+        another host is skipped, never dialled twice. Only while this host holds the lease
+        (:class:`LeaseLost` otherwise).
         """
         if not orders:
             return []
         by_contact = {order.call.contact_id: order for order in orders}
 
         def work(env):
+            self.check_lease(env)
             env.cr.execute(
                 SQL(
                     """
@@ -555,6 +647,21 @@ class DialerStore:
         )
         self.changes.agents.update(calls_by_agent)
 
+    def write_shared_agents(self, agent_ids, env=None):
+        """Write the rows of the agents a plan that places calls counted on and who serve other
+        servers' campaigns too (``engine.Plan.shared_agents``), changing nothing. Under Odoo's
+        REPEATABLE READ, the host of another server whose turn counted on one of them at the
+        same time then fails to serialize (whichever writes second) and plans again on data that
+        shows this turn's calls: no agent is counted by two servers for new calls."""
+        if not agent_ids:
+            return
+        self._run(
+            lambda env: env.cr.execute(
+                SQL("UPDATE outbound_agent SET state = state WHERE id = ANY(%s)", sorted(agent_ids))
+            ),
+            env,
+        )
+
     def connect_agent(self, call, env=None):
         """Client first: an agent is being rung for a customer waiting on hold."""
 
@@ -588,78 +695,115 @@ class DialerStore:
     def record_batch(self, progress, results, missed_agents=(), freed_agents=(), env=None):
         """One transaction for a turn of the loop: calls that moved on, calls that ended with
         their contact's and their agent's next step, agents who missed a call, agents to free.
-        Set-based: a busy turn stores hundreds."""
+        Set-based: a busy turn stores hundreds. Only while this host holds the lease
+        (:class:`LeaseLost` otherwise).
+
+        Should the batch fail, each row is stored on its own, in a savepoint: a row that truly
+        cannot be stored is logged with its call's uuid and set aside, the others are stored."""
 
         def work(env):
-            cr = env.cr
-            if progress:
-                cr.execute(
-                    SQL(
-                        """UPDATE outbound_call c
-                              SET state = v.state, answer_at = v.answer_at, connect_at = v.connect_at,
-                                  agent_id = v.agent_id, write_date = now() AT TIME ZONE 'UTC'
-                             FROM (VALUES %s) AS v(uuid, state, answer_at, connect_at, agent_id)
-                            WHERE c.uuid = v.uuid AND c.state != 'ended'""",
-                        SQL(", ").join(
-                            SQL(
-                                "(%s, %s, %s::timestamp, %s::timestamp, %s::int)",
-                                call.uuid,
-                                call.state.value,
-                                naive(call.answered_at),
-                                naive(call.connected_at),
-                                call.agent_id,
-                            )
-                            for call in progress
-                        ),
-                    )
-                )
-                self.changes.campaigns.update(call.campaign_id for call in progress)
-                on_line = {
-                    call.agent_id: call.uuid for call in progress if call.agent_id and call.agent_answered_at
-                }
-                if on_line:
-                    # An answered agent leg: on the call, and the count of calls missed in a row
-                    # starts again.
-                    cr.execute(
-                        SQL(
-                            """UPDATE outbound_agent a
-                                  SET state = 'on_call', state_changed_at = now() AT TIME ZONE 'UTC',
-                                      missed_call_count = 0,
-                                      current_call_id = (SELECT id FROM outbound_call WHERE uuid = v.uuid)
-                                 FROM (VALUES %s) AS v(agent_id, uuid)
-                                WHERE a.id = v.agent_id AND a.state = 'ringing'
-                            RETURNING a.id""",
-                            SQL(", ").join(
-                                SQL("(%s::int, %s)", agent, uuid) for agent, uuid in on_line.items()
-                            ),
-                        )
-                    )
-                    self.changes.agents.update(row[0] for row in cr.fetchall())
-            missed = set(missed_agents)
-            if results:
-                missed |= self._store_results(cr, results)
-            if missed:
-                self._record_misses(cr, missed)
-            if freed_agents:
-                self._set_agents_next(
-                    cr, [agent_state.AgentNext(agent, agent_state.READY) for agent in freed_agents]
-                )
+            self.check_lease(env)
+            try:
+                with env.cr.savepoint(flush=False):
+                    self._record(env.cr, progress, results, missed_agents, freed_agents)
+            except TRANSIENT_DB_ERRORS:
+                raise
+            except psycopg2.Error as exc:
+                _logger.warning("Storing a batch of dialer results failed (%s): storing them one by one", exc)
+                self._record_one_by_one(env.cr, progress, results, missed_agents, freed_agents)
 
         self._run(work, env)
 
+    def _record_one_by_one(self, cr, progress, results, missed_agents, freed_agents):
+        """Each row in a savepoint of its own. The agent of a result that cannot be stored is made
+        ready all the same: neither the other rows nor that agent wait for it."""
+        rows = [(f"of call {call.uuid}", ([call], [], (), ()), None) for call in progress]
+        rows += [(f"of call {item[0].uuid}", ([], [item], (), ()), item[0].agent_id) for item in results]
+        rows.append(("of the agents", ([], [], missed_agents, freed_agents), None))
+        for label, row, agent_id in rows:  # grows while read: an agent to free is stored last
+            try:
+                with cr.savepoint(flush=False):
+                    self._record(cr, *row)
+            except TRANSIENT_DB_ERRORS:
+                raise
+            except psycopg2.Error as exc:
+                _logger.error("Dialer row %s cannot be stored, set aside: %s", label, exc)
+                if agent_id is not None:
+                    rows.append((f"freeing agent {agent_id}", ([], [], (), (agent_id,)), None))
+
+    def _record(self, cr, progress, results, missed_agents, freed_agents):
+        if progress:
+            cr.execute(
+                SQL(
+                    """UPDATE outbound_call c
+                          SET state = v.state, answer_at = v.answer_at, connect_at = v.connect_at,
+                              agent_id = a.id, write_date = now() AT TIME ZONE 'UTC'
+                         FROM (VALUES %s) AS v(uuid, state, answer_at, connect_at, agent_id)
+                    LEFT JOIN outbound_agent a ON a.id = v.agent_id -- deleted meanwhile: no agent
+                        WHERE c.uuid = v.uuid AND c.state != 'ended'""",
+                    SQL(", ").join(
+                        SQL(
+                            "(%s, %s, %s::timestamp, %s::timestamp, %s::int)",
+                            call.uuid,
+                            call.state.value,
+                            naive(call.answered_at),
+                            naive(call.connected_at),
+                            call.agent_id,
+                        )
+                        for call in progress
+                    ),
+                )
+            )
+            self.changes.campaigns.update(call.campaign_id for call in progress)
+            on_line = {
+                call.agent_id: call.uuid for call in progress if call.agent_id and call.agent_answered_at
+            }
+            if on_line:
+                # An answered agent leg: on the call, and the count of calls missed in a row
+                # starts again.
+                cr.execute(
+                    SQL(
+                        """UPDATE outbound_agent a
+                              SET state = 'on_call', state_changed_at = now() AT TIME ZONE 'UTC',
+                                  missed_call_count = 0,
+                                  current_call_id = (SELECT id FROM outbound_call WHERE uuid = v.uuid)
+                             FROM (VALUES %s) AS v(agent_id, uuid)
+                            WHERE a.id = v.agent_id AND a.state = 'ringing'
+                        RETURNING a.id""",
+                        SQL(", ").join(SQL("(%s::int, %s)", agent, uuid) for agent, uuid in on_line.items()),
+                    )
+                )
+                self.changes.agents.update(row[0] for row in cr.fetchall())
+        missed = set(missed_agents)
+        if results:
+            missed |= self._store_results(cr, results)
+        if missed:
+            self._record_misses(cr, missed)
+        if freed_agents:
+            self._set_agents_next(
+                cr, [agent_state.AgentNext(agent, agent_state.READY) for agent in freed_agents]
+            )
+
     def _store_results(self, cr, results):
         """Ended calls: the call row, the contact's next step, the agent's next state. Returns the
-        agents who missed their call (their count decides, in :meth:`_record_misses`)."""
+        agents who missed their call (their count decides, in :meth:`_record_misses`).
+        A result with no next step (its contact or campaign is gone) only frees its agent."""
+        gone = [result for result, decision, *_rest in results if decision is None]
+        results = [item for item in results if item[1] is not None]
+        if not results:
+            self._free_agents_of_deleted_calls(cr, gone)
+            return set()
         cr.execute(
             SQL(
                 """UPDATE outbound_call c
                       SET state = 'ended', outcome = v.outcome, originate_reason = v.reason,
                           hangup_cause = v.cause, dial_status = v.dial_status, answer_at = v.answer_at,
                           connect_at = v.connect_at, end_at = v.end_at, ring_duration = v.ring,
-                          wait_duration = v.wait, talk_duration = v.talk, agent_id = v.agent_id,
+                          wait_duration = v.wait, talk_duration = v.talk, agent_id = a.id,
                           write_date = now() AT TIME ZONE 'UTC'
                      FROM (VALUES %s) AS v(uuid, outcome, reason, cause, dial_status, answer_at, connect_at,
                                            end_at, ring, wait, talk, agent_id)
+                LEFT JOIN outbound_agent a ON a.id = v.agent_id -- deleted meanwhile: no agent
                     WHERE c.uuid = v.uuid AND c.state != 'ended'
                 RETURNING c.uuid""",
                 SQL(", ").join(
@@ -686,6 +830,9 @@ class DialerStore:
         # A call already ended (stored by a host that held the server before) keeps its outcome,
         # and its contact is not moved back: the new holder may have dialled it since.
         stored = {uuid for (uuid,) in cr.fetchall()}
+        self._free_agents_of_deleted_calls(
+            cr, gone + [item[0] for item in results if item[0].uuid not in stored]
+        )
         results = [item for item in results if item[0].uuid in stored]
         if not results:
             return set()
@@ -721,6 +868,32 @@ class DialerStore:
             cr, [agent_next for _result, _decision, agent_next, _missed in results if agent_next]
         )
         return {result.agent_id for result, _decision, _next, missed in results if missed and result.agent_id}
+
+    def _free_agents_of_deleted_calls(self, cr, unstored):
+        """Results whose call row is gone (deleted with its contact or campaign): logged and set
+        aside; their agents, left on no call (``current_call_id`` set null), are ready again."""
+        if not unstored:
+            return
+        cr.execute(
+            SQL("SELECT uuid FROM outbound_call WHERE uuid = ANY(%s)", [result.uuid for result in unstored])
+        )
+        kept = {uuid for (uuid,) in cr.fetchall()}
+        deleted = [result for result in unstored if result.uuid not in kept]
+        for result in deleted:
+            _logger.error("Call %s ended but its row was deleted: result set aside", result.uuid)
+        agents = [result.agent_id for result in deleted if result.agent_id]
+        if not agents:
+            return
+        cr.execute(
+            SQL(
+                """UPDATE outbound_agent
+                      SET state = 'ready', wrap_up_until = NULL, state_changed_at = now() AT TIME ZONE 'UTC'
+                    WHERE id = ANY(%s) AND state IN ('ringing', 'on_call') AND current_call_id IS NULL
+                RETURNING id""",
+                agents,
+            )
+        )
+        self.changes.agents.update(row[0] for row in cr.fetchall())
 
     def _record_misses(self, cr, agent_ids):
         """Agents who did not take the call they were rung for: one miss more each; the second

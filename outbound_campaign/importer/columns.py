@@ -3,6 +3,11 @@
 import re
 import unicodedata
 
+# The contact fields a file column can fill, in the order the import writes them; phone is the
+# only one required. EXTRA: the column is kept as extra data, shown to the agent.
+IMPORTABLE_FIELDS = ("firstname", "lastname", "enterprise", "phone", "address")
+EXTRA = "extra"
+
 # The contact fields a column can fill, with the names people give such columns (English, French).
 FIELD_SYNONYMS = {
     "firstname": ("firstname", "first name", "given name", "forename", "prenom", "prénom"),

@@ -36,7 +36,15 @@ def copy_lines(cr, table, columns, lines):
     query = sql.SQL("COPY {} ({}) FROM STDIN WITH (NULL '')").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
-    cr.copy_expert(query.as_string(cr._obj), buffer, size=COPY_BLOCK)
+    raw = psycopg2_cursor(cr)
+    raw.copy_expert(query.as_string(raw), buffer, size=COPY_BLOCK)
+
+
+def psycopg2_cursor(cr):
+    """The psycopg2 cursor behind Odoo's cursor ``cr`` (``cr`` itself if it is one). Odoo's
+    ``Cursor`` has no COPY: ``COPY ... FROM STDIN`` is psycopg2's ``copy_expert``, and quoting the
+    composed statement's identifiers needs psycopg2's cursor too. Odoo keeps it as ``_obj``."""
+    return getattr(cr, "_obj", cr)
 
 
 def copy_rows(cr, table, columns, rows):

@@ -1,11 +1,13 @@
 import re
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 
 # An Asterisk channel such as PJSIP/1001, SIP/alice or Local/1001@agents: it is written into AMI
 # headers, so nothing outside this shape may reach it.
 AGENT_CHANNEL = re.compile(r"^[A-Za-z][A-Za-z0-9]*/[A-Za-z0-9_.@+-]+$")
+#: States in which the agent is on a call the dialer placed: their call's result needs them.
+ON_A_CALL = ("ringing", "on_call")
 
 
 class OutboundAgent(models.Model):
@@ -72,3 +74,23 @@ class OutboundAgent(models.Model):
                         agent.channel,
                     )
                 )
+
+    def write(self, vals):
+        if "active" in vals and not vals["active"]:
+            self._refuse_if_on_a_call()
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_on_a_call(self):
+        self._refuse_if_on_a_call()
+
+    def _refuse_if_on_a_call(self):
+        busy = self.filtered(lambda agent: agent.state in ON_A_CALL)
+        if busy:
+            raise UserError(
+                self.env._(
+                    "%s is on a call: an agent can be deleted or archived only once their call has "
+                    "ended. Try again in a moment.",
+                    ", ".join(busy.mapped("display_name")),
+                )
+            )

@@ -1,7 +1,7 @@
 import re
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 
 from ..dialer import rules
 from ..host.burst import dial_burst
@@ -135,3 +135,25 @@ class OutboundDialerServer(models.Model):
                             value=value,
                         )
                     )
+
+    def write(self, vals):
+        self._refuse_connection_change(vals)
+        return super().write(vals)
+
+    def _refuse_connection_change(self, vals):
+        """Host, port and user decide where the dialer sends the AMI secret: only system
+        administrators may change them (managers still read them and change the rest)."""
+        if self.env.su or self.env.user.has_group("base.group_system"):
+            return
+        changed = [
+            name
+            for name in ("host", "port", "username")
+            if name in vals and any(server[name] != vals[name] for server in self)
+        ]
+        if changed:
+            raise AccessError(
+                self.env._(
+                    "Only system administrators may change the host, port or user of a dialer server: "
+                    "the dialer sends the AMI secret there."
+                )
+            )

@@ -114,7 +114,7 @@ class CommittedWorld:
         )
 
     def holder(self):
-        """Which host holds the server's lease (``kind@machine:pid``)."""
+        """Which host holds the server's lease (``kind@machine:pid/locality.token``, store.HOLDER)."""
         return (
             self.query("SELECT holder FROM outbound_dialer_server WHERE id = %s", self.server_id)[0][0] or ""
         )

@@ -2,19 +2,21 @@ import base64
 import csv
 import io
 import json
+import tracemalloc
+import zipfile
 
+import openpyxl
 import phonenumbers
 import xlsxwriter
 import xlwt
 
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, tagged
-from odoo.tools import file_open
+from odoo.tools import SQL, file_open
 
 from odoo.addons.phone_validation.tools import phone_validation
 
-from ..importer import e164, phones
-from ..wizards import outbound_contact_import
+from ..importer import e164, phones, pipeline
 from .common import OutboundCampaignCase
 
 # The seed's example, verbatim (its 5-column header, 7-field rows, spaces after commas, and the
@@ -245,6 +247,85 @@ class TestContactImportFiles(ContactImportCase):
         self.assertEqual(self.uk.contact_count, 0)
 
 
+def far_cell_workbook(far_value=None, rows=None):
+    """A 5 kB XLSX: a few contacts, and cell ALL20000 (column 1000, row 20000) formatted, holding
+    ``far_value``: the sheet then declares the range A1:ALL20000, 20 million cells."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for values in rows or [
+        ["First name", "Mobile", "Company"],
+        ["Ann", "07911 123456", "Acme"],
+        ["Bob", "+44 7911 123457", "Beta"],
+    ]:
+        sheet.append(values)
+    sheet["ALL20000"].font = openpyxl.styles.Font(bold=True)
+    sheet["ALL20000"].value = far_value
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+class TestDefectIFarCell(ContactImportCase):
+    """A spreadsheet is read as far as its data, not as far as the range it declares."""
+
+    # Far below the 4.5 GB base_import's reading of the whole declared range takes for that file.
+    PARSE_MEMORY_BOUND = 64 * 1024 * 1024
+
+    def test_defect_i_formatted_far_cell_imports_in_bounded_memory(self):
+        data = far_cell_workbook()
+        self.assertIn(b'<dimension ref="A1:ALL20000"/>', self._sheet_xml(data))
+        wizard = self.make_wizard(data, filename="contacts.xlsx")
+        tracemalloc.start()
+        try:
+            wizard.action_parse()
+            _current, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        self.assertLess(peak, self.PARSE_MEMORY_BOUND)
+        self.assertEqual(wizard.mapping_ids.mapped("column_name"), ["First name", "Mobile", "Company"])
+        self.assertEqual(wizard.row_count, 2)
+        wizard.action_import()
+        self.assert_counts(wizard, imported=2)
+        self.assertEqual(self.contacts().mapped("phone_e164"), ["+447911123456", "+447911123457"])
+
+    def test_defect_i_value_in_a_far_cell_is_refused_naming_the_cell(self):
+        wizard = self.make_wizard(far_cell_workbook(far_value="x"), filename="contacts.xlsx")
+        with self.assertRaisesRegex(UserError, "ALL20000"):
+            wizard.action_parse()
+        self.assertFalse(self.contacts())
+
+    def test_values_right_of_the_header_are_kept_as_extra_data(self):
+        data = far_cell_workbook(
+            rows=[["Mobile", "Company"], ["07911 123456", "Acme", None, "VIP"], ["07911 123457", "Beta"]]
+        )
+        wizard = self.make_wizard(data, filename="contacts.xlsx")
+        wizard.action_parse()
+        self.assertEqual(
+            wizard.mapping_ids.mapped("column_name"), ["Mobile", "Company", "Column 3", "Column 4"]
+        )
+        self.assertEqual(wizard.mapping_ids.mapped("field_name"), ["phone", "enterprise", "extra", "extra"])
+        wizard.action_import()
+        self.assert_counts(wizard, imported=2)
+        self.assertEqual(self.contacts().mapped("extra_data"), [{"Column 4": "VIP"}, False])
+
+    def test_report_lines_are_the_sheets_rows(self):
+        data = far_cell_workbook(rows=[["Mobile"], ["07911 123456"], [], ["12"]])
+        wizard = self.import_file(data, filename="contacts.xlsx")
+        self.assert_counts(wizard, imported=1, invalid=1)
+        self.assertEqual(self.rejects(wizard)[1][0], "4")
+
+    def test_error_cell_is_refused_naming_the_cell(self):
+        data = far_cell_workbook(rows=[["Mobile", "Score"], ["07911 123456", "#DIV/0!"]])
+        wizard = self.make_wizard(data, filename="contacts.xlsx")
+        with self.assertRaisesRegex(UserError, "B2"):
+            wizard.action_parse()
+
+    @staticmethod
+    def _sheet_xml(data):
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return archive.read("xl/worksheets/sheet1.xml")
+
+
 class TestContactImportMapping(ContactImportCase):
     def test_synonyms(self):
         wizard = self.make_wizard(
@@ -401,7 +482,7 @@ class TestContactImportDoNotCall(ContactImportCase):
         self.assertIn("2 on the do-not-call list", self.uk.message_ids[0].body)
 
     def test_list_checked_in_every_batch_of_a_big_file(self):
-        self.patch(outbound_contact_import, "COPY_CHUNK", 3)
+        self.patch(pipeline, "COPY_CHUNK", 3)
         self.env["outbound.do.not.call"].create(
             [{"phone_e164": f"+4420794613{number:02d}"} for number in (1, 5, 9)]
         )
@@ -451,6 +532,24 @@ class TestContactImportBackground(ContactImportCase):
         self.assertTrue(notification)
         self.assertIn("simple_notification", notification[-1].message)
         self.assertIn("10 contacts imported", self.uk.message_ids[0].body)
+
+    def test_queued_import_outlives_the_transient_vacuum(self):
+        """A queued import waits for the cron job: its wizard and mapping are not vacuumed after
+        the default hour (as base_import's wizard)."""
+        self.env["ir.config_parameter"].sudo().set_param("outbound_campaign.import_background_rows", 2)
+        data = b"phone\n" + b"".join(b"020 7946 %04d\n" % number for number in range(1110, 1115))
+        wizard = self.import_file(data)
+        self.assertEqual(wizard.state, "queued")
+        self.env.flush_all()
+        for table in ("outbound_contact_import", "outbound_contact_import_mapping"):
+            self.env.cr.execute(
+                SQL("UPDATE %s SET write_date = now() - interval '3 hours'", SQL.identifier(table))
+            )
+        self.env.invalidate_all()
+        wizard.mapping_ids._transient_vacuum()
+        wizard._transient_vacuum()
+        self.assertTrue(wizard.exists())
+        self.assertEqual(len(wizard.mapping_ids.exists()), 1)
 
 
 @tagged("post_install", "-at_install")

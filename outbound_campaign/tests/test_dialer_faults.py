@@ -1,10 +1,11 @@
 from collections import Counter
 
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
 from pbxsim import Scenario
 
+from .common import OutboundCampaignCase
 from .dialer_common import DialerCase
 
 # What the simulator decided for a customer → the outcome the dialer must store.
@@ -189,3 +190,112 @@ class TestDialerInjection(DialerCase):
         )
         self.assertEqual(first.last_outcome, "invalid_number")
         self.assertFalse(first.call_ids, "nothing was dialled for the unsafe number")
+
+
+@tagged("post_install", "-at_install")
+class TestDefectEBadRows(DialerCase):
+    """A row that cannot be stored as it was never stops a dialer server."""
+
+    def running_campaign(self, name):
+        campaign = self.create_campaign(
+            name,
+            agents=self.agent | self.other_agent,
+            phones=[f"+4420794605{n:02d}" for n in range(6)],
+            max_attempts=1,
+        )
+        campaign.action_run_now()
+        return campaign
+
+    def test_defect_e_agent_deleted_during_its_call(self):
+        campaign = self.running_campaign("Deleted agent")
+        scenario = Scenario(seed=3, time_scale=0.02, mix={"answer": 1.0}, talk_time=(20.0, 40.0))
+        agent_id, cr, deleted_during = self.agent.id, self.env.cr, []
+
+        def delete_agent_on_call(_sim):
+            if deleted_during:
+                return
+            cr.execute(
+                "SELECT current_call_id FROM outbound_agent WHERE id = %s AND state = 'on_call'", [agent_id]
+            )
+            row = cr.fetchone()
+            if row:  # behind the ORM's back, as a script or another module might
+                cr.execute("DELETE FROM outbound_agent WHERE id = %s", [agent_id])
+                deleted_during.append(row[0])
+
+        self.run_dialer(
+            lambda: deleted_during and self.settled(campaign), scenario=scenario, during=delete_agent_on_call
+        )
+        call = self.env["outbound.call"].browse(deleted_during[0])
+        self.assertEqual((call.state, call.outcome), ("ended", "answered"), "its result is stored")
+        self.assertFalse(call.agent_id)
+        self.assertEqual(call.contact_id.state, "done")
+        self.assertEqual(set(campaign.contact_ids.mapped("state")), {"done"}, "later turns dialled the rest")
+        self.assertEqual(len(campaign.call_ids), 6)
+
+    def test_defect_e_contact_deleted_during_its_call(self):
+        campaign = self.running_campaign("Deleted contact")
+        scenario = Scenario(seed=3, time_scale=0.02, mix={"answer": 1.0}, talk_time=(20.0, 40.0))
+        cr, deleted = self.env.cr, []
+
+        def delete_contact_on_call(_sim):
+            cr.execute(
+                "SELECT contact_id, agent_id FROM outbound_call WHERE campaign_id = %s AND state = 'connected'",
+                [campaign.id],
+            )
+            row = cr.fetchone()
+            if not deleted and row:  # its calls go with it (ondelete cascade)
+                cr.execute("DELETE FROM outbound_contact WHERE id = %s", [row[0]])
+                deleted.append(row)
+
+        agents = self.agent | self.other_agent
+        self.run_dialer(
+            lambda: (
+                deleted
+                and set(campaign.contact_ids.mapped("state")) == {"done"}
+                and set(agents.mapped("state")) == {"ready"}
+            ),
+            scenario=scenario,
+            during=delete_contact_on_call,
+        )
+        self.assertEqual(len(campaign.contact_ids), 5)
+        self.assertEqual(len(campaign.call_ids), 5, "the others dialled once each")
+
+    def test_defect_e_a_row_that_cannot_be_stored_is_set_aside(self):
+        campaign = self.running_campaign("Refused row")
+        refused = campaign.contact_ids[0]
+        # A stand-in for any row PostgreSQL refuses: the end of the first contact's call.
+        self.env.cr.execute(
+            """CREATE FUNCTION outbound_test_refuse() RETURNS trigger LANGUAGE plpgsql
+                   AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$;
+               CREATE TRIGGER outbound_test_refuse BEFORE UPDATE ON outbound_call FOR EACH ROW
+                 WHEN (NEW.state = 'ended' AND NEW.contact_id = %s) EXECUTE FUNCTION outbound_test_refuse()""",
+            [refused.id],
+        )
+        agents = self.agent | self.other_agent
+        with self.assertLogs("odoo.addons.outbound_campaign.host.store", "ERROR") as logs:
+            self.run_dialer(
+                lambda: (
+                    set((campaign.contact_ids - refused).mapped("state")) == {"done"}
+                    and set(agents.mapped("state")) == {"ready"}
+                )
+            )
+        self.assertEqual(len(refused.call_ids), 1)
+        self.assertNotEqual(refused.call_ids.state, "ended", "the refused row was not stored")
+        self.assertIn(refused.call_ids.uuid, "\n".join(logs.output), "logged with its call's uuid")
+        self.assertEqual(len(campaign.call_ids), 6, "no contact dialled twice")
+
+
+@tagged("post_install", "-at_install")
+class TestDefectEAgentOnACall(OutboundCampaignCase):
+    def test_defect_e_agent_on_a_call_cannot_be_deleted_or_archived(self):
+        for state in ("ringing", "on_call"):
+            self.agent.state = state
+            with self.subTest(state=state), self.assertRaisesRegex(UserError, "is on a call"):
+                self.agent.unlink()
+            with self.subTest(state=state), self.assertRaisesRegex(UserError, "is on a call"):
+                self.agent.action_archive()
+        self.agent.state = "wrap_up"
+        self.agent.action_archive()
+        self.assertFalse(self.agent.active)
+        self.agent.unlink()
+        self.assertFalse(self.agent.exists())

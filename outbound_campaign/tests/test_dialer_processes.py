@@ -60,7 +60,7 @@ def test_two_dialer_processes_never_double_dial(fast_simulator):
         processes = [start_dialer(world), start_dialer(world)]
         try:
             wait_for(lambda: len(sim.actions("Originate")) >= 3_000, 180, "the first host to dial")
-            holding = next(p for p in processes if world.holder().endswith(f":{p.pid}"))
+            holding = next(p for p in processes if f":{p.pid}/" in world.holder())
             stop(holding)  # the standby takes over once the lease is released
             wait_for(world.settled, 300, "every contact to be settled")
         finally:

@@ -184,3 +184,18 @@ class TestSecurity(OutboundCampaignCase):
     def test_manager_cannot_write_the_secret(self):
         with self.assertRaises(AccessError):
             self.server.with_user(self.manager).write({"secret": "mine"})
+
+    def test_defect_h_manager_cannot_redirect_the_secret(self):
+        """Host, port and user decide where the dialer sends the AMI secret: system administrators
+        only. Managers still read them and change the rest."""
+        as_manager = self.server.with_user(self.manager)
+        for values in ({"host": "attacker.example.net"}, {"port": 5039}, {"username": "other"}):
+            with self.subTest(values=values), self.assertRaises(AccessError):
+                as_manager.write(values)
+        self.assertEqual(as_manager.read(["host", "port", "username"])[0]["host"], self.server.host)
+        as_manager.write({"host": self.server.host, "max_channels": 12})  # unchanged host: allowed
+        self.assertEqual(self.server.max_channels, 12)
+        self.server.with_user(self.admin).write(
+            {"host": "pbx.example.net", "port": 5039, "username": "dialer2"}
+        )
+        self.assertEqual(self.server.host, "pbx.example.net")

@@ -1,64 +1,34 @@
 import base64
-import collections
-import json
 import logging
 import os
 import threading
-from itertools import islice
 
 from markupsafe import Markup
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import clean_context
-from odoo.tools.mimetypes import guess_mimetype
+from odoo.tools import SQL
 
-from odoo.addons.base_import.models.base_import import FILE_TYPE_DICT
-
-from ..importer import columns, phones, rows, sql_copy
-from .outbound_contact_import_mapping import EXTRA, IMPORTABLE_FIELDS
+from ..importer import columns, pipeline, reading, rows, spreadsheets
+from ..importer.columns import EXTRA, IMPORTABLE_FIELDS
 
 _logger = logging.getLogger(__name__)
 
-SPREADSHEET_MIMETYPES = {
-    mimetype for mimetype, (ext, _handler, _req) in FILE_TYPE_DICT.items() if ext != "csv"
-}
-SPREADSHEET_EXTENSIONS = {".xls", ".xlsx", ".ods"}
 SAMPLE_VALUES = 3
 PREVIEW_REJECTS = 200
-COPY_CHUNK = 20000
-# Batches normalised ahead of the one being inserted: enough to keep the phone workers busy.
-LOOKAHEAD = 2
-MAX_PHONE_LENGTH = 64
 # Advisory lock class of "an import into campaign <id> is running" (a fixed, arbitrary number).
 IMPORT_LOCK = 720_331
 # Files with more data rows than this are imported in the background by the cron job.
 BACKGROUND_ROWS_PARAM = "outbound_campaign.import_background_rows"
 BACKGROUND_ROWS_DEFAULT = 10000
-# Values the import writes itself, in COPY order: those of each row, then those of the whole import.
-# Every other stored column gets its default, as the ORM would.
-WRITTEN_COLUMNS = (
-    "id",
-    *IMPORTABLE_FIELDS,
-    "phone_e164",
-    "extra_data",
-    "campaign_id",
-    "company_id",
-    "state",
-    "attempt_count",
-    "create_uid",
-    "create_date",
-    "write_uid",
-    "write_date",
-)
-
-
-CopyFormat = collections.namedtuple("CopyFormat", ["columns", "suffix", "sequence"])
 
 
 class OutboundContactImport(models.TransientModel):
     _name = "outbound.contact.import"
     _description = "Import Contacts to be Called"
+    # A queued import waits for the cron job and a big one runs for minutes: as base_import, the
+    # wizard outlives the default hour before the transient records are vacuumed.
+    _transient_max_hours = 12.0
 
     campaign_id = fields.Many2one("outbound.campaign", required=True, ondelete="cascade", index=True)
     file = fields.Binary(
@@ -149,13 +119,15 @@ class OutboundContactImport(models.TransientModel):
         if not self.file:
             raise UserError(self.env._("Choose a file to import first."))
         table = self._read_table()
-        header = table["header"]
+        header = table.header
         samples = [[] for _column in header]
         row_count = 0
-        for _line, values in table["rows"]:
+        for _line, values in table.rows:
             if not any(value.strip() for value in values):
                 continue
             row_count += 1
+            # A spreadsheet's row may run right of its header: one more column each.
+            samples += [[] for _column in range(len(samples), len(values))]
             if row_count <= 20:
                 for index, value in enumerate(values):
                     value = rows.clean_text(value)
@@ -168,12 +140,13 @@ class OutboundContactImport(models.TransientModel):
                     self.filename or self.env._("The file"),
                 )
             )
+        header += [self._column_name(index) for index in range(len(header), len(samples))]
         guessed = columns.match_columns(header)
         self.write(
             {
                 "state": "mapping",
-                "encoding": table["encoding"],
-                "separator": {"\t": "tab"}.get(table["separator"], table["separator"]),
+                "encoding": table.encoding,
+                "separator": {"\t": "tab"}.get(table.separator, table.separator),
                 "row_count": row_count,
                 "error_message": False,
                 "mapping_ids": [Command.clear()]
@@ -256,38 +229,19 @@ class OutboundContactImport(models.TransientModel):
 
     # ------------------------------------------------------------------ reading
 
-    def _read_table(self):
-        """``{"header", "rows" (an iterator of (line, values) as wide as the header), "encoding",
-        "separator"}``. Odoo's base_import reads the spreadsheets and detects a CSV's separator;
-        the rest extends it where it falls short (big files, ragged rows, line numbers)."""
+    def _read_table(self, column_count=None):
+        """The file as a ``reading.Table``, its rows guarded: any reading error is a UserError."""
         data = base64.b64decode(self.with_context(bin_size=False).file or b"")
-        if not data.strip():
-            raise UserError(self.env._("The file %s is empty: nothing to import.", self.filename or ""))
-        mimetype = guess_mimetype(data)
-        extension = os.path.splitext(self.filename or "")[1].lower()
-        if mimetype in SPREADSHEET_MIMETYPES or extension in SPREADSHEET_EXTENSIONS:
-            table = self._read_spreadsheet(data, mimetype)
-        else:
-            table = self._read_csv(data)
-        records = table["rows"]
         try:
-            header = next(values for _line, values in records if any(value.strip() for value in values))
-        except StopIteration:
-            raise UserError(
-                self.env._("The file %s is empty: nothing to import.", self.filename or "")
-            ) from None
+            table = reading.read_table(self.env, data, self.filename, self._column_name, column_count)
         except rows.FileReadError as error:
             raise self._unreadable(error) from error
-        header = [
-            rows.clean_text(name) or self.env._("Column %s", index + 1) for index, name in enumerate(header)
-        ]
-        width = len(header)
-        separator = table["separator"]
-        table["header"] = header
-        table["rows"] = (
-            (line, rows.fit_row(values, width, separator)) for line, values in self._guard(records)
-        )
+        table.rows = self._guard(table.rows)
         return table
+
+    def _column_name(self, index):
+        """The name of a column whose header cell is empty."""
+        return self.env._("Column %s", index + 1)
 
     def _guard(self, records):
         try:
@@ -296,59 +250,41 @@ class OutboundContactImport(models.TransientModel):
             raise self._unreadable(error) from error
 
     def _unreadable(self, error):
-        if str(error) == "binary":
+        file = self.filename or self.env._("The file")
+        if isinstance(error, reading.EmptyFile):
+            return UserError(self.env._("The file %s is empty: nothing to import.", self.filename or ""))
+        if isinstance(error, reading.OdsUnsupported):
+            return UserError(
+                self.env._("Reading an ODS file needs the Python module odfpy: save the file as XLSX or CSV.")
+            )
+        if isinstance(error, spreadsheets.TooManyColumns):
+            return UserError(
+                self.env._(
+                    "%(file)s has a value in cell %(cell)s, beyond the %(limit)s columns a contact file "
+                    "may have: nothing was imported. Delete that value (or move it left) and import again.",
+                    file=file,
+                    cell=error.cell,
+                    limit=spreadsheets.MAX_COLUMNS,
+                )
+            )
+        if isinstance(error, spreadsheets.CellError):
+            return UserError(
+                self.env._(
+                    "Cell %(cell)s of %(file)s holds the error %(value)s: nothing was imported. "
+                    "Correct or clear that cell and import again.",
+                    file=file,
+                    cell=error.cell,
+                    value=error.value,
+                )
+            )
+        if isinstance(error, reading.BinaryFile):
             return UserError(
                 self.env._(
                     "%s is not a CSV or spreadsheet file (it holds binary data): nothing was imported.",
-                    self.filename or self.env._("The file"),
+                    file,
                 )
             )
-        return UserError(
-            self.env._(
-                "%(file)s cannot be read: %(error)s",
-                file=self.filename or self.env._("The file"),
-                error=error,
-            )
-        )
-
-    def _base_import(self, data, mimetype):
-        return self.env["base_import.import"].new(
-            {"res_model": "outbound.contact", "file": data, "file_name": self.filename, "file_type": mimetype}
-        )
-
-    def _read_spreadsheet(self, data, mimetype):
-        options = {"quoting": '"', "separator": "", "encoding": ""}
-        _length, content = self._base_import(data, mimetype)._read_file(options)
-        # base_import leaves out empty rows: lines are counted among the non-empty rows.
-        return {
-            "rows": iter(
-                [(index, [str(value) for value in values]) for index, values in enumerate(content, 1)]
-            ),
-            "encoding": False,
-            "separator": ",",
-        }
-
-    def _read_csv(self, data):
-        try:
-            encoding = rows.detect_encoding(data)
-        except rows.FileReadError as error:
-            raise self._unreadable(error) from error
-        text = data.decode(encoding)
-        sample = rows.text_sample(text)
-        if rows.looks_binary(sample):
-            raise self._unreadable(rows.FileReadError("binary"))
-        # base_import's sniffing (every row as wide as the header), on a sample: chardet is skipped
-        # since the encoding is known, and a 200,000-row file need not be parsed once per candidate.
-        options = {"quoting": '"', "separator": "", "encoding": "utf-8"}
-        try:
-            self._base_import(sample.encode("utf-8"), "text/csv")._read_csv(options)
-        except Exception:
-            options["separator"] = ""
-        separator = options.get("separator")
-        if not separator or separator == " ":
-            # Rows wider than the header (the seed's unquoted addresses) defeat base_import's sniffing.
-            separator = rows.guess_separator(sample)
-        return {"rows": rows.csv_rows(text, separator), "encoding": encoding, "separator": separator}
+        return UserError(self.env._("%(file)s cannot be read: %(error)s", file=file, error=error))
 
     # ------------------------------------------------------------------ import
 
@@ -366,7 +302,7 @@ class OutboundContactImport(models.TransientModel):
         self._check_mapping()
         campaign = self.campaign_id
         cr = self.env.cr
-        cr.execute("SELECT pg_try_advisory_lock(%s, %s)", (IMPORT_LOCK, campaign.id))
+        cr.execute(SQL("SELECT pg_try_advisory_lock(%s, %s)", IMPORT_LOCK, campaign.id))
         if not cr.fetchone()[0]:
             raise UserError(
                 self.env._(
@@ -376,50 +312,25 @@ class OutboundContactImport(models.TransientModel):
         try:
             self._import_rows(auto_commit)
         finally:
-            cr.execute("SELECT pg_advisory_unlock(%s, %s)", (IMPORT_LOCK, campaign.id))
+            cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s)", IMPORT_LOCK, campaign.id))
         self._post_report()
 
     def _import_rows(self, auto_commit):
-        """Rows are read, normalised and inserted batch by batch: the phone workers normalise the
-        next batches while this process inserts the current one."""
-        campaign = self.campaign_id
-        table = self._read_table()
-        tally = collections.Counter()
-        rejects = []
-        self.env.flush_all()
-        cr = self.env.cr
-        cr.execute(
-            "SELECT phone_e164 FROM outbound_contact WHERE campaign_id = %s AND phone_e164 IS NOT NULL",
-            (campaign.id,),
-        )
-        # E.164 number -> the file's line that brought it, None for the campaign's own contacts.
-        seen = dict.fromkeys(e164 for (e164,) in cr.fetchall())
-        country = campaign.country_id or campaign.company_id.country_id
-        copy_format = self._copy_format()
-        ids = []
-        with phones.PhoneNormaliser(country.code, phones.worker_count(self.row_count)) as normaliser:
-            pending = collections.deque()
-
-            def store_oldest():
-                batch = pending.popleft()
-                ids.extend(self._store_batch(batch, normaliser.result(), seen, tally, rejects, copy_format))
-                self._set_progress(min(99.0, 100.0 * tally["handled"] / (self.row_count or 1)), auto_commit)
-
-            for batch in _batched(self._candidate_rows(table, tally, rejects), COPY_CHUNK):
-                normaliser.submit([row[1] for row in batch])
-                pending.append(batch)
-                if len(pending) > LOOKAHEAD:
-                    store_oldest()
-            while pending:
-                store_oldest()
-        self._contacts_inserted(ids)
-        rejects.sort(key=lambda reject: reject[0])
-        header = table["header"]
+        table = self._read_table(column_count=len(self.mapping_ids))
+        result = pipeline.ContactImport(
+            self.env,
+            self.campaign_id,
+            table,
+            [(line.column_index, line.field_name) for line in self.mapping_ids if line.field_name],
+            self.row_count,
+            lambda progress: self._set_progress(progress, auto_commit),
+        ).run()
+        tally, rejects = result.tally, result.rejects
         self.write(
             {
                 "state": "done",
                 "progress": 100.0,
-                "imported_count": len(ids),
+                "imported_count": len(result.ids),
                 "duplicate_count": tally["duplicate"],
                 "invalid_count": tally["invalid"],
                 "dnc_count": tally["dnc"],
@@ -427,159 +338,14 @@ class OutboundContactImport(models.TransientModel):
                 "reject_preview": [
                     [line, reason, values] for line, reason, values in rejects[:PREVIEW_REJECTS]
                 ],
-                "rejects_file": base64.b64encode(rows.rejects_csv(header, rejects)) if rejects else False,
+                "rejects_file": base64.b64encode(rows.rejects_csv(table.header, rejects))
+                if rejects
+                else False,
                 "rejects_filename": f"{os.path.splitext(self.filename or 'contacts')[0]}-rejected.csv"
                 if rejects
                 else False,
             }
         )
-
-    def _candidate_rows(self, table, tally, rejects):
-        """``(line, phone, field values, extra json, raw values)`` of each row with a phone that
-        may be valid; the others are counted in ``tally`` (skipped, invalid) and ``rejects``."""
-        header = table["header"]
-        field_columns = {line.field_name: line.column_index for line in self.mapping_ids if line.field_name}
-        field_columns.pop(EXTRA, None)
-        extra_columns = [
-            (header[line.column_index], line.column_index)
-            for line in self.mapping_ids
-            if line.field_name == EXTRA
-        ]
-        phone_index = field_columns["phone"]
-        # Column of each importable field (None: unmapped), in COPY order.
-        field_indexes = [field_columns.get(name) for name in IMPORTABLE_FIELDS]
-        used = [*field_columns.values(), *(index for _name, index in extra_columns)]
-        for line, values in table["rows"]:
-            phone = values[phone_index].strip()
-            if not phone:
-                if any(values[index].strip() for index in used):
-                    tally["invalid"] += 1
-                    rejects.append((line, self.env._("No phone number."), values))
-                else:
-                    tally["skipped"] += 1
-                continue
-            if rows.CONTROL_CHARACTERS.search(phone):
-                tally["invalid"] += 1
-                rejects.append((line, self.env._("The phone number holds a control character."), values))
-                continue
-            if len(phone) > MAX_PHONE_LENGTH:
-                tally["invalid"] += 1
-                rejects.append((line, self.env._("The phone number is too long."), values))
-                continue
-            # Cleaned: free of control characters ("" for none), as sql_copy.copy_clean_fields needs.
-            # The phone, stripped and free of them, is stored as written.
-            fields_values = [
-                rows.clean_text(values[index]) if index is not None else "" for index in field_indexes
-            ]
-            extra = {
-                name: rows.clean_text(values[index]) for name, index in extra_columns if values[index].strip()
-            }
-            yield line, phone, fields_values, json.dumps(extra, ensure_ascii=False) if extra else "", values
-
-    def _store_batch(self, batch, normalised, seen, tally, rejects, copy_format):
-        """Reject a batch's invalid numbers, numbers on the company's do-not-call list (one query)
-        and duplicates; insert the rest. Returns the ids of the contacts inserted."""
-        cr = self.env.cr
-        numbers = {normalised[phone][0] for _line, phone, *_rest in batch} - {None}
-        # One text parameter rather than an array of 20,000: a fraction of the parsing.
-        cr.execute(
-            "SELECT phone_e164 FROM outbound_do_not_call"
-            " WHERE company_id = %s AND phone_e164 = ANY(string_to_array(%s, ' '))",
-            (self.campaign_id.company_id.id, " ".join(numbers)),
-        )
-        do_not_call = {e164 for (e164,) in cr.fetchall()}
-        to_insert = []
-        for line, phone, fields_values, extra, values in batch:
-            e164, reason = normalised[phone]
-            if not e164:
-                tally["invalid"] += 1
-                rejects.append((line, reason, values))
-            elif e164 in do_not_call:
-                tally["dnc"] += 1
-                rejects.append((line, self.env._("%s is on the do-not-call list.", e164), values))
-            elif e164 in seen:
-                tally["duplicate"] += 1
-                first_line = seen[e164]
-                reason = (
-                    self.env._("Duplicate: %s is already in the campaign.", e164)
-                    if first_line is None
-                    else self.env._(
-                        "Duplicate: %(number)s is on line %(line)s.", number=e164, line=first_line
-                    )
-                )
-                rejects.append((line, reason, values))
-            else:
-                seen[e164] = line
-                to_insert.append((fields_values, e164, extra))
-        tally["handled"] += len(batch)
-        if not to_insert:
-            return []
-        cr.execute(
-            "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", (copy_format.sequence, len(to_insert))
-        )
-        ids = [contact_id for (contact_id,) in cr.fetchall()]
-        copy_clean_fields = sql_copy.copy_clean_fields
-        suffix = copy_format.suffix
-        sql_copy.copy_lines(
-            cr,
-            self.env["outbound.contact"]._table,
-            copy_format.columns,
-            (
-                f"{copy_clean_fields((str(contact_id), *fields_values, e164, extra))}\t{suffix}"
-                for contact_id, (fields_values, e164, extra) in zip(ids, to_insert, strict=True)
-            ),
-        )
-        return ids
-
-    def _copy_format(self):
-        """The contact columns the import fills, the COPY text of those with one value for the
-        whole import (ending each line), and the sequence of the contacts' ids."""
-        campaign = self.campaign_id
-        cr = self.env.cr
-        defaults = self._column_defaults()
-        now = cr.now()
-        constants = (campaign.id, campaign.company_id.id, "pending", 0, self.env.uid, now, self.env.uid, now)
-        # Looked up once: inside a query, pg_get_serial_sequence() would run once per id.
-        cr.execute("SELECT pg_get_serial_sequence(%s, 'id')", (self.env["outbound.contact"]._table,))
-        return CopyFormat(
-            columns=[*WRITTEN_COLUMNS, *defaults],
-            suffix=sql_copy.copy_line([*constants, *defaults.values()]),
-            sequence=cr.fetchone()[0],
-        )
-
-    def _contacts_inserted(self, ids):
-        """What create() does after its INSERT: caches invalidated, stored computed fields the
-        import did not write computed (none today), what depends on the new contacts recomputed."""
-        Contact = self.env["outbound.contact"]
-        Contact.invalidate_model()
-        self.campaign_id.invalidate_recordset()
-        if not ids:
-            return
-        contacts = Contact.browse(ids)
-        for field in Contact._fields.values():
-            if field.store and field.compute and field.name not in WRITTEN_COLUMNS:
-                self.env.add_to_compute(field, contacts)
-        # Except the computed values the import wrote itself (phone_e164, company_id).
-        written = [Contact._fields[name] for name in WRITTEN_COLUMNS if Contact._fields[name].compute]
-        with self.env.protecting(written, contacts):
-            contacts.modified(["campaign_id", "state", *IMPORTABLE_FIELDS, "phone_e164"], create=True)
-        self.env.flush_all()
-
-    def _column_defaults(self):
-        """``{column: value}`` for the contact's other stored columns that have a simple default."""
-        Contact = self.env["outbound.contact"]
-        names = [
-            name
-            for name, field in Contact._fields.items()
-            if field.store and field.column_type and not field.compute and name not in WRITTEN_COLUMNS
-        ]
-        # Without the wizard's ``default_*`` context keys, meant for the wizard, not the contacts.
-        defaults = Contact.with_env(self.env(context=clean_context(self.env.context))).default_get(names)
-        return {
-            name: Contact._fields[name].convert_to_column_insert(value, Contact)
-            for name, value in defaults.items()
-            if isinstance(value, (str, int, float, bool)) and value is not False
-        }
 
     # ------------------------------------------------------------------ report
 
@@ -647,10 +413,3 @@ class OutboundContactImport(models.TransientModel):
             if auto_commit:
                 # Each import is its own unit of work: done, reported and committed.
                 self.env.cr.commit()  # pylint: disable=invalid-commit
-
-
-def _batched(iterable, size):
-    """Lists of ``size`` items of ``iterable`` (the last one shorter); itertools.batched is 3.12+."""
-    iterator = iter(iterable)
-    while batch := list(islice(iterator, size)):
-        yield batch

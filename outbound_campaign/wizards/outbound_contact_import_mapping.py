@@ -1,14 +1,14 @@
 from odoo import api, fields, models
 
-# The contact fields a file column can fill; phone is the only one required.
-IMPORTABLE_FIELDS = ("firstname", "lastname", "enterprise", "phone", "address")
-EXTRA = "extra"
+from ..importer.columns import EXTRA
 
 
 class OutboundContactImportMapping(models.TransientModel):
     _name = "outbound.contact.import.mapping"
     _description = "Contact Import: File Column"
     _order = "column_index"
+    # As long as its wizard (whose import may wait for the cron job): see outbound.contact.import.
+    _transient_max_hours = 12.0
 
     wizard_id = fields.Many2one("outbound.contact.import", required=True, ondelete="cascade", index=True)
     column_index = fields.Integer(required=True, readonly=True)

@@ -13,6 +13,7 @@ from outbound_campaign.dialer.pacing import (
     RollingStats,
     TokenBucket,
     agent_first_dials,
+    agents_held,
     client_first_dials,
     dial_ratio,
     share_round_robin,
@@ -32,6 +33,20 @@ def test_client_first_fills_ready_agents_times_ratio():
     assert client_first_dials(4, 3, 2.5) == 7  # floor(10) - 3
     assert client_first_dials(3, 0, 1.0 / 0.3) == 10  # 3 × 3.333 = 9.9999 → 10, not 9
     assert client_first_dials(2, 9, 3.0) == 0
+
+
+@pytest.mark.parametrize("ratio", [1.0, 1.2, 1.5, 2.0, 2.5, 1.0 / 0.3, 3.0])
+def test_defect_a_calls_in_flight_hold_the_agents_their_answers_may_need(ratio):
+    """The calls pacing lets ``n`` agents carry hold those ``n`` agents, no more (else a shared
+    campaign would starve the others), and never fewer than their expected answers (calls ×
+    answer rate, the answer rate being at most 1 / ratio)."""
+    for agents in range(40):
+        calls = client_first_dials(agents, 0, ratio)
+        assert agents_held(calls, ratio) <= agents
+        for in_flight in range(calls + 1):
+            assert agents_held(in_flight, ratio) >= in_flight / ratio - 1e-9
+    assert agents_held(3, 1.0) == 3  # 1:1: every call that may answer has its agent
+    assert agents_held(0, 2.5) == 0
 
 
 def test_ratio_is_one_to_one_until_the_answer_rate_is_known():
