@@ -41,6 +41,7 @@ from ..dialer.ami import (
 )
 from ..dialer.device_state import fold_device_states, free_agents, offerable
 from ..dialer.notices import AGENT_INTERVAL, PendingNotices
+from ..dialer.outcomes import NO_CUSTOMER_CALL
 from ..dialer.pacing import PacingStats, TokenBucket
 from .store import TRANSIENT_DB_ERRORS
 
@@ -59,7 +60,7 @@ class PacingCount:
 
     def count(self, result):
         # The same counting as store.pacing_stats, on one result.
-        if result.outcome.value in ("agent_no_answer", "unknown"):
+        if result.outcome in NO_CUSTOMER_CALL:
             return
         self.dialed += 1
         self.answered += result.outcome.value in ("answered", "abandoned")

@@ -10,6 +10,7 @@ from odoo.addons.base.models.res_partner import _tz_get
 from odoo.addons.phone_validation.tools import phone_validation
 
 from ..dialer.engine import E164
+from ..dialer.schedule import is_zone
 
 # Names and numbers end up in AMI headers, CSV exports and the agent's screen: control characters
 # (CR, LF, NUL, ...) have no business in any of them.
@@ -117,6 +118,19 @@ class OutboundContact(models.Model):
                         phone=contact.phone,
                         country=(contact.campaign_id.country_id or self.env.company.country_id).name
                         or self.env._("any country"),
+                    )
+                )
+
+    @api.constrains("tz")
+    def _check_tz(self):
+        # The selection offers the tz database's zones, but RPC and imports can store any text.
+        for contact in self:
+            if contact.tz and not is_zone(contact.tz):
+                raise ValidationError(
+                    self.env._(
+                        "%(tz)s is not a known time zone: give one of the time zone database, "
+                        "e.g. America/Los_Angeles, or leave it empty.",
+                        tz=contact.tz,
                     )
                 )
 
