@@ -141,7 +141,8 @@ def contact_zones(e164: str | None, explicit_tz: str | None, campaign_tz: str) -
     campaign's. A contact zone unknown to the tz database (refused at save) is ignored."""
     if explicit_tz and is_zone(explicit_tz):
         return (explicit_tz,)
-    return (e164 and _number_zones(e164)) or (campaign_tz,)
+    from_number = _number_zones(e164) if e164 else ()
+    return from_number or (campaign_tz,)
 
 
 def require_aware(now: datetime) -> datetime:
