@@ -94,7 +94,7 @@ def test_a_copy_of_a_rule_is_caught():
         'CALLER_ID_NAME = re.compile(r"[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]")\n'
         'WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")\n'
         "def dial_string(template, number):\n"
-        '    return template.format(number=number) if number not in ("agent_no_answer", "unknown") else ""\n'
+        '    return template.format(number=number) if number not in ("agent_no_answer", "trunk_refused", "unknown") else ""\n'
     )
     copies = _copies(ast.parse(source))
     assert len(copies) == 6, copies

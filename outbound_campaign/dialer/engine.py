@@ -23,14 +23,20 @@ Decisions on attempts (the tables are in ``outcomes``):
 * ``answered`` → contact ``done``; ``invalid_number`` → contact ``failed`` at once.
 * ``busy``, ``no_answer``, ``congestion``, ``failed`` → retried after the campaign's delay for
   busy / no answer / failure; each charges an attempt; at ``max_attempts`` the contact fails.
-* ``abandoned`` → charges an attempt; a client-first campaign does not call the number again
-  within 72 h (Ofcom), whatever the retry delay says.
+* ``abandoned`` → charges an attempt; no client-first call to that number (in the company,
+  whichever contact holds it) within 72 h (Ofcom), whatever the retry delay says; agent-first
+  calls, which have their agent on the line, may.
 * ``agent_no_answer`` → the customer was never dialled: no attempt charged, due again at once
   (the host pauses the agent who missed the call).
+* ``trunk_refused`` → the customer's leg was never placed (``INVALIDARGS``, ``CHANUNAVAIL``
+  without a cause from the far end: ``outcomes.customer_leg_placed``, one rule for both flows):
+  no attempt charged, retried after the failure delay.
 * ``unknown`` (lost connection, nothing in AstDB past the grace period) → no attempt charged
   (we cannot tell whether the number rang), retried after the failure delay.
 * An attempt is only charged if the customer's number was really dialled: an AMI ``Error`` to the
-  Originate or a channel that could not be created (transcript 08) charges nothing.
+  Originate or a channel that could not be created (transcript 08) charges nothing. A call that
+  reached no customer (but an agent's miss) is retried no sooner than
+  :data:`NOT_DIALLED_RETRY_FLOOR`, so that a refusing trunk cannot make the dialer spin.
 """
 
 from __future__ import annotations
@@ -44,14 +50,13 @@ from enum import Enum
 
 from . import rules
 from .outcomes import (
-    CAUSE_OUTCOMES,
-    DIAL_STATUS_OUTCOMES,
     OUTCOME_POLICIES,
     REASON_ANSWERED,
     CallEndRecord,
     CampaignType,
     Outcome,
     classify,
+    customer_leg_placed,
     parse_astdb_value,
     record_from_user_event,
     significant_cause,
@@ -75,7 +80,13 @@ from .rules import (
     check_sound_name,
     dial_string,
 )
-from .schedule import CallingWindow, contact_timezone, next_callable_at, window_status
+from .schedule import (
+    ABANDON_NO_RECALL,
+    CallingWindow,
+    contact_zones,
+    next_callable_at,
+    window_status,
+)
 
 AGENT_FIRST_CONTEXT = "oc-agent-first"
 CLIENT_FIRST_CONTEXT = "oc-client-first"
@@ -95,8 +106,6 @@ AGENT_BRIDGE_CONTEXT = "oc-agent-bridge"
 ASTDB_FAMILY = "oc"
 #: FTC/FCC/Ofcom: let a number ring at least 15 s before giving up.
 MIN_DIAL_TIMEOUT = 15
-#: Ofcom: no re-call of an abandoned number within 72 h unless an agent is guaranteed.
-ABANDON_NO_RECALL = timedelta(hours=72)
 #: How long a failed originate waits for its channel's Hangup (which carries the Q.850 cause).
 SETTLE = timedelta(seconds=5)
 #: How long after its originate a call may stay unresolved after a reconnect before it is
@@ -257,6 +266,8 @@ class ContactView:
     attempts: int = 0
     tz: str | None = None
     assigned_agent_id: int | None = None
+    #: the end of the last abandoned call to this number in the contact's company, if recent
+    abandoned_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -394,8 +405,9 @@ class ConnectAgentOrder:
 @dataclass(frozen=True)
 class ContactSkip:
     """A due contact not dialled now: ``not_callable`` (move ``next_attempt_at``; ``None`` means
-    never within the campaign's dates) or ``invalid_number`` (not E.164 or no valid dial string:
-    fail it)."""
+    never within the campaign's dates), ``no_common_hours`` (its number spans zones, ``detail``,
+    whose calling hours never overlap: never callable until it is given its own zone) or
+    ``invalid_number`` (not E.164 or no valid dial string: fail it)."""
 
     contact_id: int
     reason: str
@@ -611,6 +623,23 @@ def _waiting_for_agent(call: CallView) -> bool:
     )
 
 
+def _not_callable_now(now: datetime, campaign: CampaignView, contact: ContactView) -> ContactSkip | None:
+    """Why ``contact`` may not be dialled now, if so: the hours on its clock, or, without an agent
+    on the line (client first), the 72 h after an abandoned call to its number (Ofcom)."""
+    zones = contact_zones(contact.e164, contact.tz, campaign.window.tz)
+    earliest = now
+    if campaign.type is CampaignType.CLIENT_FIRST and contact.abandoned_at is not None:
+        earliest = max(now, contact.abandoned_at + ABANDON_NO_RECALL)
+    callable_at = next_callable_at(earliest, campaign.window, zones)
+    if callable_at == now:
+        return None
+    # never, though each zone has its hours: they never overlap
+    never_together = callable_at is None and len(zones) > 1
+    if never_together and all(next_callable_at(earliest, campaign.window, zone) for zone in zones):
+        return ContactSkip(contact.id, "no_common_hours", None, ", ".join(zones))
+    return ContactSkip(contact.id, "not_callable", callable_at)
+
+
 def _dial_campaign(
     now: datetime,
     server: DialerServerView,
@@ -636,10 +665,9 @@ def _dial_campaign(
         if not E164.fullmatch(contact.e164):
             skips.append(ContactSkip(contact.id, "invalid_number", None, f"{contact.e164!r} is not E.164"))
             continue
-        tz = contact_timezone(contact.e164, contact.tz, campaign.window.tz)
-        callable_at = next_callable_at(now, campaign.window, tz)
-        if callable_at != now:
-            skips.append(ContactSkip(contact.id, "not_callable", callable_at))
+        skip = _not_callable_now(now, campaign, contact)
+        if skip is not None:
+            skips.append(skip)
             continue
         agent = agents_left[0] if campaign.type is CampaignType.AGENT_FIRST else None
         try:
@@ -1031,27 +1059,6 @@ def _is_customer_leg(call: CallView, leg: str | None) -> bool:
     return leg in (_FIRST, _LOCAL_HALF, _LINKED)
 
 
-#: Dial statuses that say the customer's number was really tried (not INVALIDARGS: refused by
-#: the dialplan; not CHANUNAVAIL alone: no channel could be created, unless a cause says more).
-_DIALLED_STATUSES = frozenset(DIAL_STATUS_OUTCOMES) - {"INVALIDARGS", "CHANUNAVAIL"}
-#: OriginateResponse reasons that only a reached far end gives: ringing, busy, congestion.
-_DIALLED_REASONS = frozenset({3, 5, 8})
-#: Hangup causes by which the network answered for the number (busy, no answer, unallocated,
-#: congestion…), unlike our own failures (no route, channel type not implemented…).
-_DIALLED_CAUSES = frozenset(
-    cause for cause, outcome in CAUSE_OUTCOMES.items() if outcome is not Outcome.FAILED
-)
-
-
-def _record_shows_dial(record: CallEndRecord | None) -> bool:
-    """A client-first record (main or ``-dial``) of a customer whose number was really tried."""
-    return record is not None and (
-        record.answered_at is not None
-        or record.dial_status in _DIALLED_STATUSES
-        or record.cause in _DIALLED_CAUSES
-    )
-
-
 def _end(call: CallView, ended_at: datetime, record: CallEndRecord | None = None) -> CallView:
     """Close a call with what the events and, if given, the dialplan's record say."""
     known = record or CallEndRecord()
@@ -1062,10 +1069,15 @@ def _end(call: CallView, ended_at: datetime, record: CallEndRecord | None = None
     connected_at = call.connected_at or (known.connected_at if customer_answered else None)
     abandoned = call.abandoned or known.abandoned
     cause = significant_cause(call.cause, known.cause)
-    if agent_first:
-        dialled = call.customer_dialled or dial_status is not None
-    else:  # the record of an answer, or of a dial that reached the network
-        dialled = call.customer_dialled or _record_shows_dial(record)
+    # What the events showed (a DialBegin, the customer's channel), else the one rule on what
+    # Asterisk reported, the same in both flows.
+    dialled = call.customer_dialled or customer_leg_placed(
+        call.campaign_type,
+        answered=answered_at is not None,
+        reason=call.reason,
+        dial_status=dial_status,
+        cause=cause,
+    )
     if call.error is not None and call.reason is None and not dialled:
         # Refused before any channel existed (AMI error, link down): nobody was rung, not even
         # the agent, so it is neither the agent's miss nor the customer's outcome.
@@ -1079,6 +1091,7 @@ def _end(call: CallView, ended_at: datetime, record: CallEndRecord | None = None
             answered=answered_at is not None,
             connected=connected_at is not None,
             abandoned=abandoned,
+            placed=dialled,
         )
     return replace(
         call,
@@ -1151,8 +1164,6 @@ def _on_originate_response(
         call = replace(call, customer_dialled=True, first_channel_seen=True)
         return _advance(call, CallState.ANSWERED, now), None
     call = replace(call, originate_failed_at=now)
-    if call.campaign_type is CampaignType.CLIENT_FIRST and call.reason in _DIALLED_REASONS:
-        call = replace(call, customer_dialled=True)
     if not call.first_channel_seen or call.first_channel_gone_at is not None:
         return _end(call, now), None
     return call, None  # its Hangup, with the Q.850 cause, is still to come (transcript 05)
@@ -1204,10 +1215,7 @@ def _on_dial(call: CallView, event: Mapping[str, object], now: datetime) -> tupl
 def _on_hangup(call: CallView, event: Mapping[str, object], now: datetime) -> tuple[CallView, int | None]:
     leg = _leg(call, _header(event, "Uniqueid"), _header(event, "Linkedid"))
     if _is_customer_leg(call, leg):
-        cause = _int_header(event, "Cause")
-        call = replace(call, cause=significant_cause(call.cause, cause))
-        if cause in _DIALLED_CAUSES:  # the network said why: the number was tried
-            call = replace(call, customer_dialled=True)
+        call = replace(call, cause=significant_cause(call.cause, _int_header(event, "Cause")))
     if leg != _FIRST:
         return call, None
     call = replace(call, first_channel_gone_at=now)
@@ -1296,6 +1304,11 @@ def check_timeouts(call: CallView, now: datetime, settle: timedelta = SETTLE) ->
 
 # --- after the call -----------------------------------------------------------------------------
 
+#: The least delay before calling again a contact whose call reached no customer (refused by the
+#: trunk or by Asterisk, fate unknown): a trunk that refuses every call must not make the dialer
+#: re-dial the same contacts in a loop, whatever the campaign's failure delay (which may be 0).
+NOT_DIALLED_RETRY_FLOOR = timedelta(minutes=5)
+
 
 @dataclass(frozen=True)
 class RetryDecision:
@@ -1329,11 +1342,13 @@ def decide_retry(
         return RetryDecision(contact.id, ContactState.FAILED, attempts, None, charged, result.outcome)
     ended = min(result.ended_at, now)
     earliest = max(now, ended + campaign.retry_delays.delay(policy.retry_delay))
+    if not charged and result.outcome is not Outcome.AGENT_NO_ANSWER:
+        earliest = max(earliest, ended + NOT_DIALLED_RETRY_FLOOR)
     if result.outcome is Outcome.ABANDONED and campaign.type is CampaignType.CLIENT_FIRST:
         earliest = max(earliest, ended + ABANDON_NO_RECALL)
     number = contact.e164 if E164.fullmatch(contact.e164) else None
-    tz = contact_timezone(number, contact.tz, campaign.window.tz)
-    next_at = next_callable_at(earliest, campaign.window, tz)
+    zones = contact_zones(number, contact.tz, campaign.window.tz)
+    next_at = next_callable_at(earliest, campaign.window, zones)
     return RetryDecision(contact.id, ContactState.PENDING, attempts, next_at, charged, result.outcome)
 
 
@@ -1476,6 +1491,7 @@ __all__ = [
     "AGENT_BRIDGE_CONTEXT",
     "ASTDB_FAMILY",
     "CLIENT_DIAL_CONTEXT",
+    "NOT_DIALLED_RETRY_FLOOR",
     "AgentView",
     "CallResult",
     "CallState",

@@ -18,7 +18,7 @@ an outcome and its consequence for the contact are read in one place.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
@@ -35,6 +35,7 @@ class Outcome(str, Enum):
     FAILED = "failed"
     ABANDONED = "abandoned"
     AGENT_NO_ANSWER = "agent_no_answer"
+    TRUNK_REFUSED = "trunk_refused"
     UNKNOWN = "unknown"
 
 
@@ -110,6 +111,23 @@ DIAL_STATUS_OUTCOMES: Mapping[str, Outcome] = {
 #: The ``OriginateResponse`` reason of an answered channel.
 REASON_ANSWERED = 4
 
+#: Dial statuses by which the far end answered for the customer's number. Not ``INVALIDARGS``
+#: (our dialplan refused the dial string) nor ``CHANUNAVAIL`` (Asterisk could not create or call
+#: the customer's channel: a trunk that does not exist, is down or refuses the call).
+PLACED_DIAL_STATUSES: frozenset[str] = frozenset(DIAL_STATUS_OUTCOMES) - {"INVALIDARGS", "CHANUNAVAIL"}
+#: Client first: ``OriginateResponse`` reasons only a reached far end gives (ringing, answer,
+#: busy, congestion). In agent first the reason is the agent's.
+PLACED_REASONS: frozenset[int] = frozenset(
+    reason for reason, outcome in REASON_OUTCOMES.items() if outcome is not Outcome.FAILED
+)
+#: Hangup causes by which the network answered for the number (busy, no answer, unallocated…).
+#: Not our own failures (the causes read as ``failed``), nor 3 (no route to destination): the
+#: PJSIP channel driver gives it when it cannot place a call at all (no such endpoint, no
+#: reachable contact: ``chan_pjsip.c``, ``request()``), and ``Dial()`` passes it on.
+PLACED_CAUSES: frozenset[int] = frozenset(
+    cause for cause, outcome in CAUSE_OUTCOMES.items() if outcome is not Outcome.FAILED
+) - {3}
+
 
 @dataclass(frozen=True)
 class OutcomePolicy:
@@ -127,8 +145,9 @@ class OutcomePolicy:
 
 
 #: Decisions on attempts (documented in the module docstring of ``engine``):
-#: every outcome of a dialled customer number charges an attempt; ``agent_no_answer`` (the
-#: customer was never dialled) and ``unknown`` (we cannot tell whether they were) do not.
+#: every outcome of a dialled customer number charges an attempt; ``agent_no_answer`` and
+#: ``trunk_refused`` (the customer was never dialled) and ``unknown`` (we cannot tell whether
+#: they were) do not.
 OUTCOME_POLICIES: Mapping[Outcome, OutcomePolicy] = {
     Outcome.ANSWERED: OutcomePolicy(True, "done", None),
     Outcome.INVALID_NUMBER: OutcomePolicy(True, "failed", None),
@@ -139,6 +158,7 @@ OUTCOME_POLICIES: Mapping[Outcome, OutcomePolicy] = {
     # plus the 72 h no-re-call floor of client-first campaigns, applied by the engine
     Outcome.ABANDONED: OutcomePolicy(True, None, "no_answer"),
     Outcome.AGENT_NO_ANSWER: OutcomePolicy(False, None, None),
+    Outcome.TRUNK_REFUSED: OutcomePolicy(False, None, "failed"),
     Outcome.UNKNOWN: OutcomePolicy(False, None, "failed"),
 }
 
@@ -146,6 +166,53 @@ OUTCOME_POLICIES: Mapping[Outcome, OutcomePolicy] = {
 RETRYABLE: frozenset[Outcome] = frozenset(o for o, p in OUTCOME_POLICIES.items() if p.final_state is None)
 #: Outcomes that close the contact whatever its attempt count.
 FINAL: frozenset[Outcome] = frozenset(OUTCOME_POLICIES) - RETRYABLE
+#: Outcomes of calls that tried no customer's number (the agent missed the call, or nobody
+#: knows what became of it): they say nothing of the trunk.
+NO_DIAL_ATTEMPT: frozenset[Outcome] = frozenset({Outcome.AGENT_NO_ANSWER, Outcome.UNKNOWN})
+#: Outcomes that are no call to a customer: pacing does not count them.
+NO_CUSTOMER_CALL: frozenset[Outcome] = NO_DIAL_ATTEMPT | {Outcome.TRUNK_REFUSED}
+
+#: A campaign's trunk is said to refuse calls when its last this many dial attempts were all
+#: refused: one refusal may be a passing fault, five in a row is the trunk's configuration.
+TRUNK_REFUSAL_RUN = 5
+
+
+def customer_leg_placed(
+    campaign_type: CampaignType | str,
+    *,
+    answered: bool = False,
+    reason: int | None = None,
+    dial_status: str | None = None,
+    cause: int | None = None,
+) -> bool:
+    """Whether what Asterisk reported shows the customer's leg was placed: the customer answered,
+    or the far end answered for the number (ringing, busy, congestion, unallocated…).
+
+    One rule for both flows; the events add what only they show (a ``DialBegin``, the customer's
+    channel ringing). A call whose leg was never placed charges no attempt: Asterisk or the trunk
+    refused it (``INVALIDARGS``, ``CHANUNAVAIL`` without a cause from the far end).
+    """
+    dial_status = (dial_status or "").strip().upper() or None
+    if answered or dial_status in PLACED_DIAL_STATUSES or cause in PLACED_CAUSES:
+        return True
+    return CampaignType(campaign_type) is CampaignType.CLIENT_FIRST and reason in PLACED_REASONS
+
+
+def trunk_refuses(last_outcomes: Sequence[Outcome | str]) -> bool:
+    """Whether a campaign's last dial attempts, newest first (outcomes of
+    :data:`NO_DIAL_ATTEMPT` left out), show a trunk that refuses its calls."""
+    recent = [Outcome(outcome) for outcome in last_outcomes[:TRUNK_REFUSAL_RUN]]
+    return len(recent) == TRUNK_REFUSAL_RUN and all(o is Outcome.TRUNK_REFUSED for o in recent)
+
+
+def asterisk_status(dial_status: str | None, cause: int | str | None, reason: int | str | None) -> str:
+    """How Asterisk reported a call, in its own terms: ``CHANUNAVAIL, cause 3``."""
+    parts = [dial_status] if dial_status else []
+    if cause not in (None, "", 0, "0"):
+        parts.append(f"cause {cause}")
+    if not parts and reason not in (None, ""):
+        parts.append(f"originate reason {reason}")
+    return ", ".join(parts)
 
 
 def _table_outcome(cause: int | None, dial_status: str | None, reason: int | None) -> Outcome | None:
@@ -169,6 +236,7 @@ def classify(
     answered: bool = False,
     connected: bool = False,
     abandoned: bool = False,
+    placed: bool | None = None,
 ) -> Outcome:
     """Outcome of a finished call from everything known about it (any argument may be missing).
 
@@ -181,20 +249,38 @@ def classify(
     played the safe-harbor message (``OcAbandoned``) or the person hung up while on hold: the
     regulators count every live answer not connected to an agent within 2 s, and counting it keeps
     pacing on the safe side.
+
+    Either flow: a call whose customer leg was never placed (``placed``, by default
+    :func:`customer_leg_placed` of the facts given; the engine adds what the events showed) is
+    ``trunk_refused``, whatever the tables say: a PJSIP trunk that does not exist reports the
+    cause a network gives for a number that does not exist.
     """
     dial_status = (dial_status or "").strip().upper() or None
-    if CampaignType(campaign_type) is CampaignType.AGENT_FIRST:
+    agent_first = CampaignType(campaign_type) is CampaignType.AGENT_FIRST
+    if placed is None:
+        placed = customer_leg_placed(
+            campaign_type,
+            answered=answered and not agent_first,
+            reason=reason,
+            dial_status=dial_status,
+            cause=cause,
+        )
+    if agent_first:
         if reason is not None and reason != REASON_ANSWERED:
             return Outcome.AGENT_NO_ANSWER
         if dial_status == "ANSWER" or connected:
             return Outcome.ANSWERED
         if dial_status is None:
             return Outcome.AGENT_NO_ANSWER
+        if not placed:
+            return Outcome.TRUNK_REFUSED
         return _table_outcome(cause, dial_status, None) or Outcome.FAILED
     if abandoned:
         return Outcome.ABANDONED
     if answered or reason == REASON_ANSWERED or dial_status == "ANSWER" or connected:
         return Outcome.ANSWERED if connected else Outcome.ABANDONED
+    if not placed:
+        return Outcome.TRUNK_REFUSED
     return _table_outcome(cause, dial_status, reason) or Outcome.FAILED
 
 

@@ -24,11 +24,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .outcomes import Outcome
+from .outcomes import NO_CUSTOMER_CALL, Outcome
 
-#: Ended calls that are no customer call, so count nowhere in pacing: the agent's phone rang out
-#: (the customer was never dialled), or the fate of the call stayed unknown.
-NOT_CUSTOMER_CALLS = frozenset({Outcome.AGENT_NO_ANSWER.value, Outcome.UNKNOWN.value})
+#: Ended calls that are no customer call, so count nowhere in pacing (``outcomes.NO_CUSTOMER_CALL``:
+#: the agent's phone rang out, the trunk refused the call, or its fate stayed unknown), as the
+#: outcome values the counters store.
+NOT_CUSTOMER_CALLS = frozenset(outcome.value for outcome in NO_CUSTOMER_CALL)
 
 
 @dataclass(frozen=True)

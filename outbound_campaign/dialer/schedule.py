@@ -5,8 +5,10 @@ Rules and where they are evaluated:
 * ``date_start`` / ``date_end`` (inclusive, optional) are the campaign's: they are read in the
   campaign's time zone, as the manager who typed them meant.
 * The daily window, the allowed weekdays and the legal calling hours (08:00–21:00, FTC/FCC) are
-  about the person called, so they are read on the called party's clock: the zone of the number
-  when its region has exactly one zone, else the contact's explicit zone, else the campaign's.
+  about the person called, so they are read on the called party's clock (:func:`contact_zones`):
+  the contact's own zone when it has one; else the zones of its number's prefix, and when the
+  prefix spans several (+1 800, Russian mobiles) the contact is callable only when it is within
+  hours in all of them; else the campaign's zone.
 
 A time is callable when the local wall clock reads a time in ``[start, end)``. This definition is
 what the rules say ("8:00–21:00 local time") and makes DST plain: on the spring-forward day a
@@ -14,11 +16,13 @@ window starting inside the gap opens when the clock jumps past its start; on the
 repeated hour is in the window on both passes if its wall time is. :func:`next_callable_at` walks
 forward from boundary to boundary (window start, window end, midnight, offset transitions), so it
 never assumes that a day has 24 hours. Windows do not cross midnight (the legal cap forbids it).
+With several zones it jumps to the latest of their next openings until all are open at once.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -30,6 +34,9 @@ from phonenumbers import timezone as phone_timezone
 ALL_WEEKDAYS: frozenset[int] = frozenset(range(7))
 #: FTC TSR / FCC TCPA calling hours in the called party's local time (some states are stricter).
 LEGAL_HOURS: tuple[float, float] = (8.0, 21.0)
+#: Ofcom: after an abandoned call, no call to that number (in the company, whichever contact holds
+#: it) within 72 h unless an agent is guaranteed: only agent-first calls may.
+ABANDON_NO_RECALL = timedelta(hours=72)
 
 _DAY = 86400
 #: A weekly pattern repeats within 8 days; searching further cannot find an opening.
@@ -107,32 +114,35 @@ def zone_named(key: str) -> ZoneInfo:
         raise ValueError(f"unknown time zone {key!r}") from exc
 
 
+def is_zone(key: str) -> bool:
+    """Whether ``key`` names a zone of the tz database (the check contacts' zones get at save)."""
+    try:
+        zone_named(key)
+    except ValueError:
+        return False
+    return True
+
+
 @lru_cache(maxsize=65536)
-def _number_zone(e164: str) -> str | None:
+def _number_zones(e164: str) -> tuple[str, ...]:
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
-        return None
+        return ()
     zones = phone_timezone.time_zones_for_number(number)
-    if len(zones) == 1 and zones[0] != phone_timezone.UNKNOWN_TIMEZONE:
-        return zones[0]
-    return None
+    return tuple(
+        sorted(zone for zone in set(zones) if zone != phone_timezone.UNKNOWN_TIMEZONE and is_zone(zone))
+    )
 
 
-def contact_timezone(e164: str | None, explicit_tz: str | None, campaign_tz: str) -> str:
-    """The zone of the called party's clock: the number's if unambiguous, else the contact's, else
-    the campaign's. A contact zone unknown to the tz database is ignored rather than fatal."""
-    if e164:
-        from_number = _number_zone(e164)
-        if from_number:
-            return from_number
-    if explicit_tz:
-        try:
-            zone_named(explicit_tz)
-        except ValueError:
-            return campaign_tz
-        return explicit_tz
-    return campaign_tz
+def contact_zones(e164: str | None, explicit_tz: str | None, campaign_tz: str) -> tuple[str, ...]:
+    """The zones of the called party's clock, all of which must be within hours for a call: the
+    contact's own zone when it has one; else every zone of its number's prefix; else the
+    campaign's. A contact zone unknown to the tz database (refused at save) is ignored."""
+    if explicit_tz and is_zone(explicit_tz):
+        return (explicit_tz,)
+    from_number = _number_zones(e164) if e164 else ()
+    return from_number or (campaign_tz,)
 
 
 def require_aware(now: datetime) -> datetime:
@@ -196,33 +206,54 @@ def next_boundary(at: datetime, zone: ZoneInfo, span: tuple[int, int]) -> dateti
     return candidate
 
 
-def is_callable(now_utc: datetime, window: CallingWindow, tz: str | None = None) -> bool:
-    """Whether a contact whose clock is ``tz`` (default: the campaign's) may be called now."""
+def is_callable(now_utc: datetime, window: CallingWindow, tz: str | Iterable[str] | None = None) -> bool:
+    """Whether a contact whose clock is ``tz`` (a zone or several; default: the campaign's) may be
+    called now."""
     return next_callable_at(now_utc, window, tz) == require_aware(now_utc)
 
 
-def next_callable_at(now_utc: datetime, window: CallingWindow, tz: str | None = None) -> datetime | None:
-    """The first instant at or after ``now_utc`` when a contact on ``tz``'s clock may be called.
+def _next_open(
+    at: datetime, zone: ZoneInfo, span: tuple[int, int], weekdays: frozenset[int], horizon: datetime
+) -> datetime | None:
+    """The first instant in ``[at, horizon)`` when the clock of ``zone`` is within the window."""
+    while at < horizon:
+        if _open_locally(at.astimezone(zone), span, weekdays):
+            return at
+        at = next_boundary(at, zone, span)
+    return None
 
-    Returns ``now_utc`` itself when callable now, ``None`` when never again (past the end date,
-    or a window emptied by the legal hours), else a UTC datetime.
+
+def next_callable_at(
+    now_utc: datetime, window: CallingWindow, tz: str | Iterable[str] | None = None
+) -> datetime | None:
+    """The first instant at or after ``now_utc`` when a contact on the clock of ``tz`` may be
+    called; with several zones, when it is within the window in all of them at once.
+
+    Returns ``now_utc`` itself when callable now, ``None`` when never again (past the end date, a
+    window emptied by the legal hours, zones whose windows never overlap), else a UTC datetime.
     """
     at = require_aware(now_utc)
     span = window.daily_span()
     if span is None:
         return None
-    zone = zone_named(tz or window.tz)
+    keys = [tz] if isinstance(tz, str) else list(tz or ())
+    zones = [zone_named(key) for key in keys or [window.tz]]
     start, end = _date_bounds(window)
     if start is not None and at < start:
         at = start
     horizon = at + _HORIZON
-    while at < horizon:
-        if end is not None and at >= end:
+    if end is not None:
+        horizon = min(horizon, end)
+    # Each zone's next opening is a lower bound of the common one: jump to the latest until all
+    # zones are open at that instant.
+    while True:
+        opens = [_next_open(at, zone, span, window.weekdays, horizon) for zone in zones]
+        if None in opens:
             return None
-        if _open_locally(at.astimezone(zone), span, window.weekdays):
+        latest = max(opens)
+        if latest == at:
             return at
-        at = next_boundary(at, zone, span)
-    return None
+        at = latest
 
 
 def window_status(now_utc: datetime, window: CallingWindow) -> WindowStatus:

@@ -38,7 +38,7 @@ from ..dialer.engine import (
 from ..dialer.outcomes import CampaignType
 from ..dialer.pacing import PacingPolicy, PacingStats, stats_of_outcomes
 from ..dialer.rules import weekday_numbers
-from ..dialer.schedule import CallingWindow
+from ..dialer.schedule import ABANDON_NO_RECALL, CallingWindow
 
 _logger = logging.getLogger(__name__)
 
@@ -58,6 +58,20 @@ DO_NOT_CALL = SQL(
 NO_ANSWER_REASON = SQL(
     "SELECT res_id FROM ir_model_data WHERE module = 'outbound_campaign' AND name = 'pause_reason_no_answer'"
 )
+
+
+def last_abandon(now):
+    """Joined to the contacts ``k`` a query reads: ``abandon.end_at``, the end of the last call to
+    the contact's number in its company abandoned within the 72 h before ``now`` (the rule holds
+    per number, whichever contact holds it; the engine applies it). One probe of
+    ``outbound_call_abandoned_index`` per contact read."""
+    return SQL(
+        """LEFT JOIN LATERAL (SELECT a.end_at FROM outbound_call a
+                               WHERE a.company_id = k.company_id AND a.phone_e164 = k.phone_e164
+                                 AND a.outcome = 'abandoned' AND a.end_at > %s
+                            ORDER BY a.end_at DESC LIMIT 1) abandon ON true""",
+        naive(now - ABANDON_NO_RECALL),
+    )
 
 
 def utc(value):
@@ -420,7 +434,8 @@ class DialerStore:
     def due_contacts(self, limits, now, env=None):
         """Per campaign, up to ``limits[campaign_id]`` pending contacts due now, oldest due first,
         not reserved for an agent (:meth:`reserved_contacts`) and not on the company's do-not-call
-        list (those are marked ``dnc`` here, in the same transaction, and never dialled).
+        list (those are marked ``dnc`` here, in the same transaction, and never dialled), each
+        with the last abandoned call to its number within 72 h (:func:`last_abandon`).
 
         Served by the partial index ``outbound_contact_due_index``; no lock is taken here:
         :meth:`claim` locks what the engine chose.
@@ -434,8 +449,8 @@ class DialerStore:
                 env.cr.execute(
                     SQL(
                         """
-                        SELECT k.id, k.phone_e164, k.attempt_count, k.tz, dnc.listed
-                          FROM outbound_contact k %s
+                        SELECT k.id, k.phone_e164, k.attempt_count, k.tz, dnc.listed, abandon.end_at
+                          FROM outbound_contact k %s %s
                          WHERE k.campaign_id = %s AND k.state = 'pending'
                            AND (k.next_attempt_at IS NULL OR k.next_attempt_at <= %s)
                            AND k.assigned_agent_id IS NULL
@@ -443,18 +458,26 @@ class DialerStore:
                          LIMIT %s
                         """,
                         DO_NOT_CALL,
+                        last_abandon(now),
                         campaign_id,
                         naive(now),
                         limit,
                     )
                 )
                 due[campaign_id] = []
-                for cid, e164, attempts, tz, listed in env.cr.fetchall():
+                for cid, e164, attempts, tz, listed, abandoned_at in env.cr.fetchall():
                     if listed:
                         banned.append(cid)
                     else:
                         due[campaign_id].append(
-                            ContactView(cid, campaign_id, e164 or "", attempts, tz or None)
+                            ContactView(
+                                cid,
+                                campaign_id,
+                                e164 or "",
+                                attempts,
+                                tz or None,
+                                abandoned_at=utc(abandoned_at),
+                            )
                         )
             self._mark_do_not_call(env, banned)
             return due
@@ -464,7 +487,9 @@ class DialerStore:
     def reserved_contacts(self, agent_ids, campaign_ids, now, env=None):
         """Per agent, their reserved contacts due now in the campaigns ``campaign_ids`` (a call back,
         a previewed contact they chose), oldest due first; do-not-call numbers marked ``dnc``.
-        Served by the index on ``assigned_agent_id`` (reserved contacts are few)."""
+        Served by the index on ``assigned_agent_id`` (reserved contacts are few). They are dialled
+        agent first, with their agent on the line: the 72 h after an abandoned call to their number
+        do not hold them back (Ofcom), so no abandon is looked up."""
         if not agent_ids or not campaign_ids:
             return {}
 
@@ -686,6 +711,14 @@ class DialerStore:
                     contact.write({"state": "failed", "last_outcome": "invalid_number"})
                 elif skip.next_attempt_at is None:
                     contact.write({"state": "cancelled"})
+                    if skip.reason == "no_common_hours":
+                        contact.message_post(
+                            body=env._(
+                                "Not called: its number rings in several time zones (%s) whose "
+                                "calling hours never overlap. Set the contact's time zone to call it.",
+                                skip.detail,
+                            )
+                        )
                 else:
                     contact.write({"next_attempt_at": naive(skip.next_attempt_at)})
                 self.changes.campaigns.add(contact.campaign_id.id)

@@ -10,6 +10,7 @@ from odoo.tools.misc import babel_locale_parse, get_lang
 
 from .. import live
 from ..dialer import engine, forecast, schedule
+from ..dialer.outcomes import NO_DIAL_ATTEMPT, TRUNK_REFUSAL_RUN, asterisk_status, trunk_refuses
 from ..dialer.pacing import PacingStats
 from ..host.store import calling_window, naive, pacing_stats, utc
 from .outbound_campaign_counter import CONTACT
@@ -60,6 +61,7 @@ class OutboundCampaign(models.Model):
         contacts = self._dashboard_contact_counts(now)
         in_flight = self._dashboard_calls_in_flight()
         agents = self._dashboard_agents()
+        refusals = self._dashboard_trunk_refusals()
         # The dialer's own reading of the campaigns (pacing counts over whole days, calling
         # window), so that the card shows what the dialer acts on.
         pacing = pacing_stats(self.env, self.ids, now)
@@ -79,7 +81,7 @@ class OutboundCampaign(models.Model):
             client_first = campaign.campaign_type == "client_first"
             agent_counts = agents.get(campaign.id) or {"states": {}, "paused": {}}
             states = agent_counts["states"]
-            status, level = campaign._dashboard_status(now, show)
+            status, level = campaign._dashboard_status(now, show, refusals.get(campaign.id))
             exhaust = campaign._dashboard_forecast(now, left, closed_recently)
             cards.append(
                 {
@@ -174,6 +176,39 @@ class OutboundCampaign(models.Model):
         )
         return dict(self.env.cr.fetchall())
 
+    def _dashboard_trunk_refusals(self):
+        """Per campaign whose trunk refuses its calls (``outcomes.trunk_refuses`` of its last dial
+        attempts, read backwards from the ended calls' index): the newest refused call."""
+        self.env["outbound.call"].flush_model(
+            ["campaign_id", "state", "outcome", "end_at", "dial_status", "hangup_cause", "originate_reason"]
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT c.id, last.outcome, last.dial_status, last.hangup_cause, last.originate_reason, last.end_at
+                  FROM unnest(%(ids)s::int[]) AS c(id)
+            CROSS JOIN LATERAL (
+                       SELECT call.outcome, call.dial_status, call.hangup_cause, call.originate_reason, call.end_at
+                         FROM outbound_call call
+                        WHERE call.campaign_id = c.id AND call.state = 'ended' AND call.end_at IS NOT NULL
+                          AND call.outcome IS NOT NULL AND call.outcome <> ALL(%(no_dial)s)
+                     ORDER BY call.end_at DESC
+                        LIMIT %(run)s) last
+                """,
+                ids=self.ids,
+                no_dial=[outcome.value for outcome in NO_DIAL_ATTEMPT],
+                run=TRUNK_REFUSAL_RUN,
+            )
+        )
+        calls = {}
+        for campaign_id, *call in self.env.cr.fetchall():
+            calls.setdefault(campaign_id, []).append(call)
+        return {
+            campaign_id: latest[0]
+            for campaign_id, latest in calls.items()
+            if trunk_refuses([call[0] for call in latest])
+        }
+
     def _dashboard_agents(self):
         """Per campaign: its active agents by state, and its paused agents by pause reason."""
         self.env["outbound.agent"].flush_model(["state", "pause_reason_id", "active"])
@@ -235,8 +270,9 @@ class OutboundCampaign(models.Model):
 
         return show
 
-    def _dashboard_status(self, now, show):
-        """The dialing status as a sentence, and its level (success, warning, danger, secondary)."""
+    def _dashboard_status(self, now, show, refused=None):
+        """The dialing status as a sentence, and its level (success, warning, danger, secondary).
+        ``refused``: the newest call the trunk refused, when it refused the last ones."""
         if self.state == "paused":
             return self.env._("Paused"), "secondary"
         server = self.dialer_server_id
@@ -250,6 +286,14 @@ class OutboundCampaign(models.Model):
             return self.env._("Dialer offline since %s", show(utc(server.last_heartbeat))), "danger"
         if server.connection_state == "error":
             return self.env._("Dialer cannot reach Asterisk: %s", server.connection_error or ""), "danger"
+        if refused:
+            _outcome, dial_status, cause, reason, ended_at = refused
+            return self.env._(
+                "Trunk refuses calls: the last %(count)s were refused (%(status)s), the latest at %(time)s",
+                status=asterisk_status(dial_status, cause, reason),
+                count=TRUNK_REFUSAL_RUN,
+                time=show(utc(ended_at)),
+            ), "danger"
         reason = self.dialing_status
         if not reason:
             return self.env._("Waiting for the dialer"), "warning"

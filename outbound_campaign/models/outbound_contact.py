@@ -5,6 +5,7 @@ from odoo.tools.sql import create_index
 from odoo.addons.base.models.res_partner import _tz_get
 
 from ..dialer import rules
+from ..dialer.schedule import is_zone
 from ..importer.phones import to_e164
 
 # Names and numbers end up in AMI headers, CSV exports and the agent's screen: control characters
@@ -108,6 +109,19 @@ class OutboundContact(models.Model):
                         phone=contact.phone,
                         country=(contact.campaign_id.country_id or self.env.company.country_id).name
                         or self.env._("any country"),
+                    )
+                )
+
+    @api.constrains("tz")
+    def _check_tz(self):
+        # The selection offers the tz database's zones, but RPC and imports can store any text.
+        for contact in self:
+            if contact.tz and not is_zone(contact.tz):
+                raise ValidationError(
+                    self.env._(
+                        "%(tz)s is not a known time zone: give one of the time zone database, "
+                        "e.g. America/Los_Angeles, or leave it empty.",
+                        tz=contact.tz,
                     )
                 )
 

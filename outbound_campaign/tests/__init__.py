@@ -10,6 +10,7 @@ from . import test_ui_views
 from . import test_dialer_processes
 from . import test_dialer_agents
 from . import test_dialer_reserved
+from . import test_dialer_attempts
 from . import test_dialer_status
 from . import test_dashboard
 from . import test_reports

@@ -223,6 +223,43 @@ class TestDashboard(OutboundCampaignCase):
                     (card["dialing_status_text"], card["dialing_status_level"]), (sentence, level)
                 )
 
+    def test_defect_c_the_card_says_the_trunk_refuses_calls(self):
+        Call = self.env["outbound.call"]
+
+        def call(outcome, minutes, **values):
+            return Call.create(
+                {
+                    "campaign_id": self.client_first.id,
+                    "contact_id": self.contacts[7].id,
+                    "state": "ended",
+                    "outcome": outcome,
+                    "start_at": at(minutes - 0.5),
+                    "end_at": at(minutes),
+                    **values,
+                }
+            )
+
+        def refused(minutes):
+            return call(
+                "trunk_refused", minutes, dial_status="CHANUNAVAIL", hangup_cause="3", originate_reason="4"
+            )
+
+        for minutes in (-2.0, -1.8, -1.6, -1.4):
+            refused(minutes)
+        self.assertEqual(self.card()["dialing_status_text"], "Dialing", "four may be a passing fault")
+        call("agent_no_answer", -1.2)  # says nothing of the trunk
+        refused(-1.0)
+        card = self.card()
+        self.assertEqual(
+            (card["dialing_status_text"], card["dialing_status_level"]),
+            (
+                "Trunk refuses calls: the last 5 were refused (CHANUNAVAIL, cause 3), the latest at 12:59",
+                "danger",
+            ),
+        )
+        call("busy", -0.5)  # the trunk placed a call again
+        self.assertEqual(self.card()["dialing_status_text"], "Dialing")
+
     def test_paused_campaign(self):
         self.client_first.state = "paused"
         card = self.card()
@@ -272,10 +309,10 @@ class TestDashboard(OutboundCampaignCase):
         # warm the caches of rules and translations
         Campaign.browse(self.client_first.id)._dashboard_cards(NOW)
         self.env.invalidate_all()
-        with self.assertQueryCount(10):
+        with self.assertQueryCount(11):
             Campaign.browse(self.client_first.id)._dashboard_cards(NOW)
         self.env.invalidate_all()
-        with self.assertQueryCount(10):
+        with self.assertQueryCount(11):
             Campaign.browse([self.client_first.id, *extra.ids])._dashboard_cards(NOW)
 
     def test_agents_are_refused(self):

@@ -792,7 +792,7 @@ def fold_all(call_view: CallView, events: list[dict[str, str]]):
         ("05-client-unallocated.txt", CLIENT_FIRST, Outcome.INVALID_NUMBER, 0, 1, None, True),
         ("06-client-congestion.txt", CLIENT_FIRST, Outcome.CONGESTION, 8, None, None, True),
         ("07-agent-first-client-no-answer.txt", AGENT_FIRST, Outcome.NO_ANSWER, 4, None, "NOANSWER", True),
-        ("08-bad-channel-technology.txt", CLIENT_FIRST, Outcome.FAILED, 0, None, None, False),
+        ("08-bad-channel-technology.txt", CLIENT_FIRST, Outcome.TRUNK_REFUSED, 0, None, None, False),
     ],
 )
 def test_replayed_sessions_end_with_their_outcome(
@@ -982,7 +982,8 @@ def test_failed_originate_waits_for_its_hangup_then_settles():
     assert pending.state is not CallState.ENDED
     assert not check_timeouts(pending, T0 + timedelta(seconds=5)).changed
     settled = check_timeouts(pending, T0 + timedelta(seconds=6))
-    assert settled.result.outcome is Outcome.FAILED and settled.result.ended_at == T0 + timedelta(seconds=6)
+    assert settled.result.outcome is Outcome.TRUNK_REFUSED  # nothing shows a dial to the customer
+    assert settled.result.ended_at == T0 + timedelta(seconds=6)
 
 
 def test_agent_first_agent_not_answering():
@@ -1215,8 +1216,9 @@ def test_the_agent_legs_own_dialled_channel_is_not_the_customer():
         ("dialstatus=NOANSWER;cause=19;answered=;ended={end}", Outcome.NO_ANSWER, True),
         ("dialstatus=CONGESTION;cause=34;answered=;ended={end}", Outcome.CONGESTION, True),
         ("dialstatus=CHANUNAVAIL;cause=1;answered=;ended={end}", Outcome.INVALID_NUMBER, True),
-        ("dialstatus=CHANUNAVAIL;cause=27;answered=;ended={end}", Outcome.FAILED, False),
-        ("dialstatus=INVALIDARGS;cause=16;answered=;ended={end}", Outcome.FAILED, False),
+        ("dialstatus=CHANUNAVAIL;cause=27;answered=;ended={end}", Outcome.TRUNK_REFUSED, False),
+        ("dialstatus=CHANUNAVAIL;cause=3;answered=;ended={end}", Outcome.TRUNK_REFUSED, False),
+        ("dialstatus=INVALIDARGS;cause=16;answered=;ended={end}", Outcome.TRUNK_REFUSED, False),
         ("dialstatus=ANSWER;cause=16;answered={end};ended={end}", Outcome.ABANDONED, True),
     ],
 )
@@ -1273,3 +1275,212 @@ def test_reconcile_gives_back_its_channel_to_a_waiting_customer_restored_after_a
         T0, server(), [campaign(type=CLIENT_FIRST)], [agent(4)], [settled.call], {}, TokenBucket(5), uuids()
     ).connects
     assert connect.call.uuid == restored.uuid
+
+
+# --- defect c: a customer leg never placed charges no attempt, in either flow --------------------
+
+
+def call_end_event(dial_status: str, cause: int, seconds: int) -> dict[str, str]:
+    """The ``OcCallEnd`` of the dialplan's hangup handler for a call nobody answered."""
+    ended = str(int(T0.timestamp()) + seconds)
+    return {"Event": "UserEvent", "UserEvent": "OcCallEnd", "Uuid": UUID, "DialStatus": dial_status,
+            "Cause": str(cause), "Answered": "", "Connected": "", "Ended": ended, "Abandoned": "0"}  # fmt: skip
+
+
+def refused_by_trunk(campaign_type: CampaignType, dial_status: str, cause: int) -> CallResult:
+    """What Asterisk reports when ``Dial()`` cannot place the customer's leg: no ``DialBegin``, no
+    customer channel; ``Dial()`` passes the driver's cause on (3 for a PJSIP endpoint that does
+    not exist, 66 for a channel driver that is not loaded, 16 for our dialplan's INVALIDARGS)."""
+    if campaign_type is AGENT_FIRST:
+        events = [
+            (0, {"Event": "Newchannel", "Uniqueid": UUID, "Linkedid": UUID, "ChannelState": "0"}),
+            (
+                4,
+                {
+                    "Event": "OriginateResponse",
+                    "ActionID": f"oc-{UUID}",
+                    "Response": "Success",
+                    "Reason": "4",
+                },
+            ),
+            (4, call_end_event(dial_status, cause, 4)),
+            (4, {"Event": "Hangup", "Uniqueid": UUID, "Linkedid": UUID, "Cause": str(cause)}),
+        ]
+    else:
+        events = [
+            (0, {"Event": "Newchannel", **LOCAL_1, "ChannelState": "0"}),
+            (0, {"Event": "Newchannel", **LOCAL_2, "ChannelState": "4"}),
+            (0, {"Event": "Hangup", **LOCAL_2, "Cause": str(cause)}),
+            (0, {"Event": "Hangup", **LOCAL_1, "Cause": str(cause)}),
+            (
+                0,
+                {
+                    "Event": "OriginateResponse",
+                    "ActionID": f"oc-{UUID}",
+                    "Response": "Failure",
+                    "Reason": "0",
+                },
+            ),
+        ]
+    queued = call(campaign_type=campaign_type, state=CallState.QUEUED, originated_at=None)
+    results = [t.result for t in steps(queued, *events) if t.result is not None]
+    assert len(results) == 1
+    return results[0]
+
+
+@pytest.mark.parametrize("campaign_type", [AGENT_FIRST, CLIENT_FIRST])
+@pytest.mark.parametrize(
+    ("dial_status", "cause"), [("CHANUNAVAIL", 3), ("CHANUNAVAIL", 66), ("INVALIDARGS", 16)]
+)
+def test_defect_c_a_leg_the_trunk_refused_charges_no_attempt_in_either_flow(
+    campaign_type, dial_status, cause
+):
+    result = refused_by_trunk(campaign_type, dial_status, cause)
+    assert (result.outcome, result.customer_dialled) == (Outcome.TRUNK_REFUSED, False)
+    # the contact's last attempt: a charged one would fail it
+    ended = result.ended_at
+    decision = decide_retry(
+        result, contact(1, attempts=2), campaign(max_attempts=3, retry_delays=DELAYS), ended
+    )
+    assert (decision.state, decision.attempts, decision.charged) == (ContactState.PENDING, 2, False)
+    assert decision.next_attempt_at == ended + DELAYS.failed
+    assert decision.last_outcome is Outcome.TRUNK_REFUSED
+
+
+@pytest.mark.parametrize(
+    "record",
+    ["dialstatus=CHANUNAVAIL;cause=3;answered=;ended={end}", "dialstatus=INVALIDARGS;cause=16;ended={end}"],
+)
+@pytest.mark.parametrize("campaign_type", [AGENT_FIRST, CLIENT_FIRST])
+def test_defect_c_the_same_rule_reads_the_astdb_record_after_a_lost_link(campaign_type, record):
+    ringing = call(campaign_type=campaign_type, state=CallState.RINGING)
+    value = record.format(end=int(T0.timestamp()) + 20)
+    astdb = {UUID: value} if campaign_type is AGENT_FIRST else {UUID: None, f"{UUID}-dial": value}
+    (settled,) = reconcile(T0 + timedelta(minutes=5), [ringing], [], astdb)
+    assert (settled.result.outcome, settled.result.customer_dialled) == (Outcome.TRUNK_REFUSED, False)
+
+
+def test_defect_c_a_leg_that_was_placed_still_charges_its_attempt():
+    """Agent first: Dial() began (the trunk took the call), then the network said the number does
+    not exist: an attempt, and the number is invalid."""
+    transitions = steps(
+        call(state=CallState.QUEUED, originated_at=None),
+        (4, {"Event": "OriginateResponse", "ActionID": f"oc-{UUID}", "Response": "Success", "Reason": "4"}),
+        (4, {"Event": "DialBegin", "Uniqueid": UUID, "Linkedid": UUID, **dest(TRUNK)}),
+        (
+            6,
+            {
+                "Event": "DialEnd",
+                "Uniqueid": UUID,
+                "Linkedid": UUID,
+                **dest(TRUNK),
+                "DialStatus": "CHANUNAVAIL",
+            },
+        ),
+        (6, call_end_event("CHANUNAVAIL", 3, 6)),
+    )
+    result = transitions[-1].result
+    assert (result.outcome, result.customer_dialled) == (Outcome.INVALID_NUMBER, True)
+    assert decide_retry(result, contact(1), campaign(), result.ended_at).charged
+
+
+def test_defect_c_a_trunk_refusing_every_call_does_not_make_the_dialer_spin():
+    """With no failure delay at all, a refused contact still waits before it is dialled again."""
+    no_delay = campaign(retry_delays=RetryDelays(failed=timedelta(0)))
+    result = refused_by_trunk(AGENT_FIRST, "CHANUNAVAIL", 3)
+    decision = decide_retry(result, contact(1), no_delay, result.ended_at)
+    assert decision.next_attempt_at >= result.ended_at + timedelta(minutes=5)
+    ready_again = decide_retry(result_of(Outcome.AGENT_NO_ANSWER, dialled=False), contact(1), no_delay, T0)
+    assert ready_again.next_attempt_at == T0  # an agent's miss: the customer is due at once
+
+
+# --- defect d: the contact's own clock ------------------------------------------------------------
+
+MONDAY_1305 = datetime(2025, 1, 6, 13, 5, tzinfo=timezone.utc)  # 05:05 in Los Angeles, 14:05 in Paris
+
+
+def test_defect_d_a_contact_is_called_on_its_own_clock_not_its_numbers():
+    """A +1 212 (New York) number whose contact lives in Los Angeles: 05:05 there, no call."""
+    due = {7: [contact(1, "+12125550100", tz="America/Los_Angeles")]}
+    decided = plan(MONDAY_1305, server(), [campaign()], [agent(1)], [], due, TokenBucket(5), uuids())
+    assert decided.originates == ()
+    assert decided.skips == (
+        ContactSkip(1, "not_callable", datetime(2025, 1, 6, 16, 0, tzinfo=timezone.utc)),
+    )
+
+
+def test_defect_d_a_toll_free_number_is_called_only_within_hours_in_all_its_zones():
+    due = {7: [contact(1, "+18005550199")]}
+    decided = plan(MONDAY_1305, server(), [campaign()], [agent(1)], [], due, TokenBucket(5), uuids())
+    assert decided.originates == ()
+    # Guam, the last of the NANP's zones to reach 08:00, does at 22:00 UTC
+    assert decided.skips == (
+        ContactSkip(1, "not_callable", datetime(2025, 1, 6, 22, 0, tzinfo=timezone.utc)),
+    )
+
+
+def test_defect_d_zones_whose_hours_never_overlap_skip_the_contact_with_the_reason():
+    office = campaign(
+        window=CallingWindow(tz="Europe/Paris", daily_window=True, hour_start=9.0, hour_end=17.0)
+    )
+    due = {7: [contact(1, "+79161234567"), contact(2, "+79161234567", tz="Europe/Moscow")]}
+    decided = plan(MONDAY_1305, server(), [office], [agent(1)], [], due, TokenBucket(5), uuids())
+    (skip,) = decided.skips
+    assert (skip.contact_id, skip.reason, skip.next_attempt_at) == (1, "no_common_hours", None)
+    assert "Asia/Anadyr" in skip.detail and "Europe/Moscow" in skip.detail
+    assert [o.call.contact_id for o in decided.originates] == [2]  # 16:05 in Moscow
+
+
+def test_defect_d_a_retry_lands_in_the_contacts_own_window():
+    busy = result_of(Outcome.BUSY, MONDAY_1305)
+    decision = decide_retry(
+        busy, contact(1, "+12125550100", tz="America/Los_Angeles"), campaign(), MONDAY_1305
+    )
+    assert decision.next_attempt_at == datetime(2025, 1, 6, 16, 0, tzinfo=timezone.utc)
+
+
+# --- defect j: the 72 h after an abandoned call hold for the number, not the contact --------------
+
+
+def test_defect_j_no_client_first_call_to_a_number_abandoned_within_72_hours():
+    """Another contact of the company with this number was abandoned an hour ago."""
+    abandoned_at = T0 - timedelta(hours=1)
+    client = campaign(type=CLIENT_FIRST)
+    due = {7: [contact(1, abandoned_at=abandoned_at), contact(2, "+33123456780")]}
+    decided = plan(T0, server(), [client], [agent(1)], [], due, TokenBucket(5), uuids())
+    assert decided.skips == (ContactSkip(1, "not_callable", abandoned_at + ABANDON_NO_RECALL),)
+    assert [o.call.contact_id for o in decided.originates] == [2]
+    # past the 72 h, it is called again
+    later = abandoned_at + ABANDON_NO_RECALL
+    decided = plan(later, server(), [client], [agent(1)], [], due, TokenBucket(5), uuids())
+    assert [o.call.contact_id for o in decided.originates][:1] == [1]
+
+
+def test_defect_j_an_agent_on_the_line_may_call_the_number_within_72_hours():
+    """Ofcom allows a re-call with a guaranteed agent: agent-first campaigns, and contacts
+    reserved for their agent (a call back, a previewed contact), dialled agent first."""
+    recently = T0 - timedelta(hours=1)
+    decided = plan(
+        T0,
+        server(),
+        [campaign()],
+        [agent(1)],
+        [],
+        {7: [contact(1, abandoned_at=recently)]},
+        TokenBucket(5),
+        uuids(),
+    )
+    assert [o.call.contact_id for o in decided.originates] == [1]
+    promised = contact(5, assigned_agent_id=1, abandoned_at=recently)
+    decided = plan(
+        T0,
+        server(),
+        [campaign(type=CLIENT_FIRST)],
+        [agent(1)],
+        [],
+        {},
+        TokenBucket(5),
+        uuids(),
+        reserved={1: [promised]},
+    )
+    assert [(o.call.contact_id, o.call.campaign_type) for o in decided.originates] == [(5, AGENT_FIRST)]

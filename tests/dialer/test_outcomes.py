@@ -8,16 +8,21 @@ import pytest
 from outbound_campaign.dialer.outcomes import (
     CAUSE_OUTCOMES,
     FINAL,
+    NO_CUSTOMER_CALL,
     OUTCOME_POLICIES,
     RETRYABLE,
+    TRUNK_REFUSAL_RUN,
     CallEndRecord,
     CampaignType,
     Outcome,
+    asterisk_status,
     classify,
+    customer_leg_placed,
     format_astdb_value,
     parse_astdb_value,
     record_from_user_event,
     significant_cause,
+    trunk_refuses,
 )
 
 AGENT_FIRST, CLIENT_FIRST = CampaignType.AGENT_FIRST, CampaignType.CLIENT_FIRST
@@ -69,7 +74,7 @@ def facts_of(name: str) -> dict:
         ("05-client-unallocated.txt", CLIENT_FIRST, (0, 1, None), Outcome.INVALID_NUMBER),
         ("06-client-congestion.txt", CLIENT_FIRST, (8, 34, None), Outcome.CONGESTION),
         ("07-agent-first-client-no-answer.txt", AGENT_FIRST, (4, None, "NOANSWER"), Outcome.NO_ANSWER),
-        ("08-bad-channel-technology.txt", CLIENT_FIRST, (0, None, None), Outcome.FAILED),
+        ("08-bad-channel-technology.txt", CLIENT_FIRST, (0, None, None), Outcome.TRUNK_REFUSED),
     ],
 )
 def test_recorded_sessions_yield_their_outcome(name, campaign_type, facts, outcome):
@@ -92,22 +97,27 @@ def test_recorded_transcripts_parse_into_messages():
         ({"reason": 0, "cause": 1}, Outcome.INVALID_NUMBER),
         ({"reason": 1, "cause": 17}, Outcome.BUSY),
         ({"reason": 1, "cause": 28}, Outcome.INVALID_NUMBER),
-        ({"reason": 0, "cause": 3}, Outcome.INVALID_NUMBER),
+        ({"reason": 3, "cause": 3}, Outcome.INVALID_NUMBER),
         ({"reason": 0, "cause": 22}, Outcome.INVALID_NUMBER),
         ({"reason": 1, "cause": 21}, Outcome.BUSY),
         ({"reason": 1, "cause": 18}, Outcome.NO_ANSWER),
         ({"reason": 0, "cause": 38}, Outcome.CONGESTION),
         ({"reason": 0, "cause": 42}, Outcome.CONGESTION),
-        ({"reason": 0, "cause": 27}, Outcome.FAILED),
-        ({"reason": 0, "cause": 127}, Outcome.FAILED),
+        ({"reason": 3, "cause": 27}, Outcome.FAILED),
+        ({"reason": 5, "cause": 127}, Outcome.FAILED),
         # neutral causes leave it to the reason
         ({"reason": 5, "cause": 16}, Outcome.BUSY),
         ({"reason": 3, "cause": 0}, Outcome.NO_ANSWER),
         ({"reason": 8, "cause": 31}, Outcome.CONGESTION),
-        ({"reason": 1, "cause": 16}, Outcome.FAILED),
         ({"reason": 2}, Outcome.NO_ANSWER),
-        ({"reason": 6}, Outcome.FAILED),
-        ({}, Outcome.FAILED),
+        # nothing shows the customer's leg was placed: the trunk (or Asterisk) refused the call;
+        # cause 3 is what the PJSIP driver gives for a trunk that does not exist
+        ({"reason": 0, "cause": 3}, Outcome.TRUNK_REFUSED),
+        ({"reason": 0, "cause": 27}, Outcome.TRUNK_REFUSED),
+        ({"reason": 1, "cause": 16}, Outcome.TRUNK_REFUSED),
+        ({"reason": 6}, Outcome.TRUNK_REFUSED),
+        ({}, Outcome.TRUNK_REFUSED),
+        ({"reason": 0, "cause": 27, "placed": True}, Outcome.FAILED),  # the events showed a dial
         # a live answer: connected, or abandoned (by our message or by the person on hold)
         ({"reason": 4, "connected": True, "cause": 16}, Outcome.ANSWERED),
         ({"reason": 4, "cause": 16}, Outcome.ABANDONED),
@@ -131,7 +141,10 @@ def test_client_first_classification(kwargs, outcome):
         ({"reason": 4, "dial_status": "ANSWER"}, Outcome.ANSWERED),
         ({"reason": 4, "dial_status": "BUSY", "cause": 17}, Outcome.BUSY),
         ({"reason": 4, "dial_status": "CHANUNAVAIL", "cause": 1}, Outcome.INVALID_NUMBER),
-        ({"reason": 4, "dial_status": "CHANUNAVAIL"}, Outcome.FAILED),
+        ({"reason": 4, "dial_status": "CHANUNAVAIL"}, Outcome.TRUNK_REFUSED),
+        ({"reason": 4, "dial_status": "CHANUNAVAIL", "cause": 3}, Outcome.TRUNK_REFUSED),
+        ({"reason": 4, "dial_status": "INVALIDARGS", "cause": 16}, Outcome.TRUNK_REFUSED),
+        ({"reason": 4, "dial_status": "CHANUNAVAIL", "cause": 3, "placed": True}, Outcome.INVALID_NUMBER),
         ({"reason": 4, "dial_status": "CONGESTION", "cause": 16}, Outcome.CONGESTION),
         ({"reason": 4, "dial_status": "cancel"}, Outcome.NO_ANSWER),
         ({"dial_status": "NOANSWER"}, Outcome.NO_ANSWER),  # from AstDB: no OriginateResponse seen
@@ -180,7 +193,7 @@ def test_retry_policies():
     assert OUTCOME_POLICIES[Outcome.ANSWERED].final_state == "done"
     assert OUTCOME_POLICIES[Outcome.INVALID_NUMBER].final_state == "failed"
     uncharged = {o for o, p in OUTCOME_POLICIES.items() if not p.charges_attempt}
-    assert uncharged == {Outcome.AGENT_NO_ANSWER, Outcome.UNKNOWN}
+    assert uncharged == {Outcome.AGENT_NO_ANSWER, Outcome.TRUNK_REFUSED, Outcome.UNKNOWN}
     delays = {o: p.retry_delay for o, p in OUTCOME_POLICIES.items() if o in RETRYABLE}
     assert delays == {
         Outcome.BUSY: "busy",
@@ -189,8 +202,36 @@ def test_retry_policies():
         Outcome.FAILED: "failed",
         Outcome.ABANDONED: "no_answer",
         Outcome.AGENT_NO_ANSWER: None,
+        Outcome.TRUNK_REFUSED: "failed",
         Outcome.UNKNOWN: "failed",
     }
+
+
+@pytest.mark.parametrize("campaign_type", [AGENT_FIRST, CLIENT_FIRST])
+def test_defect_c_one_rule_says_whether_the_customer_leg_was_placed(campaign_type):
+    def placed(**facts):
+        return customer_leg_placed(campaign_type, **facts)
+
+    assert not placed(dial_status="CHANUNAVAIL", cause=3)  # PJSIP: no such endpoint
+    assert not placed(dial_status="CHANUNAVAIL", cause=66)  # no such channel driver
+    assert not placed(dial_status="INVALIDARGS", cause=16)  # our dialplan refused the dial string
+    assert not placed()
+    assert placed(dial_status="CHANUNAVAIL", cause=1)  # the network: no such number
+    assert placed(dial_status="BUSY") and placed(dial_status="noanswer") and placed(answered=True)
+    # the originate's reason is the customer's only in client first
+    assert placed(reason=3) is (campaign_type is CLIENT_FIRST)
+
+
+def test_defect_c_a_trunk_refuses_calls_after_a_run_of_refusals():
+    refused = [Outcome.TRUNK_REFUSED] * TRUNK_REFUSAL_RUN
+    assert trunk_refuses(refused)
+    assert trunk_refuses([*refused, Outcome.ANSWERED])  # newest first: the answer is older
+    assert not trunk_refuses(refused[1:])  # too few to tell
+    assert not trunk_refuses([Outcome.BUSY, *refused])
+    assert trunk_refuses(["trunk_refused"] * TRUNK_REFUSAL_RUN)  # as stored
+    assert Outcome.TRUNK_REFUSED in NO_CUSTOMER_CALL  # pacing does not count it as dialled
+    assert asterisk_status("CHANUNAVAIL", 3, 0) == "CHANUNAVAIL, cause 3"
+    assert asterisk_status(None, "0", "0") == "originate reason 0"
 
 
 def test_astdb_value_round_trip():

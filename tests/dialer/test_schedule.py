@@ -13,8 +13,9 @@ from outbound_campaign.dialer.schedule import (
     OUTSIDE_HOURS,
     CallingWindow,
     WindowStatus,
-    contact_timezone,
+    contact_zones,
     is_callable,
+    is_zone,
     next_callable_at,
     window_status,
 )
@@ -37,21 +38,51 @@ def paris_office(**kwargs) -> CallingWindow:
 
 
 def test_zone_from_the_number_when_its_region_has_one():
-    assert contact_timezone("+33123456789", "Asia/Tokyo", "UTC") == "Europe/Paris"
-    assert contact_timezone("+12015550123", None, "Europe/Paris") == "America/New_York"
-    assert contact_timezone("+14155550123", None, "Europe/Paris") == "America/Los_Angeles"
+    assert contact_zones("+33123456789", None, "UTC") == ("Europe/Paris",)
+    assert contact_zones("+12015550123", None, "Europe/Paris") == ("America/New_York",)
+    assert contact_zones("+14155550123", None, "Europe/Paris") == ("America/Los_Angeles",)
 
 
-def test_explicit_zone_when_the_number_spans_several():
-    # a Russian mobile: 16 zones
-    assert contact_timezone("+79161234567", "Europe/Moscow", "UTC") == "Europe/Moscow"
-    assert contact_timezone("+79161234567", None, "Europe/Paris") == "Europe/Paris"
+def test_defect_d_the_contacts_own_zone_wins_over_its_number():
+    assert contact_zones("+12125550100", "America/Los_Angeles", "Europe/Paris") == ("America/Los_Angeles",)
+    assert contact_zones("+33123456789", "Asia/Tokyo", "UTC") == ("Asia/Tokyo",)
+    # a +1 212 contact living in Los Angeles, at 05:05 its time (08:05 in New York)
+    assert not is_callable(utc(2025, 1, 6, 13, 5), CallingWindow(tz="Europe/Paris"), "America/Los_Angeles")
+
+
+def test_defect_d_a_number_spanning_several_zones_needs_hours_in_all():
+    # a Russian mobile: 16 zones, Bucharest (UTC+2) to Anadyr (UTC+12)
+    russian = contact_zones("+79161234567", None, "Europe/Paris")
+    assert len(russian) == 16 and {"Europe/Moscow", "Asia/Anadyr"} <= set(russian)
+    assert contact_zones("+79161234567", "Europe/Moscow", "UTC") == ("Europe/Moscow",)
+    # +1 800 rings anywhere in the NANP: from Guam (UTC+10) to Newfoundland (UTC-3:30) and Adak
+    toll_free = contact_zones("+18005550199", None, "Europe/Paris")
+    assert {"America/New_York", "America/Los_Angeles", "America/St_Johns", "Pacific/Guam"} <= set(toll_free)
+    window = CallingWindow(tz="Europe/Paris")
+    monday_afternoon = utc(2025, 1, 6, 13, 5)  # 08:05 in New York, 03:05 in Guam
+    assert not is_callable(monday_afternoon, window, toll_free)
+    # all within 08:00–21:00 once Guam reaches 08:00 (22:00 UTC), until St John's reaches 21:00
+    assert next_callable_at(monday_afternoon, window, toll_free) == utc(2025, 1, 6, 22, 0)
+    assert is_callable(utc(2025, 1, 7, 0, 29), window, toll_free)
+    assert next_callable_at(utc(2025, 1, 7, 0, 30), window, toll_free) == utc(2025, 1, 7, 22, 0)
+
+
+def test_defect_d_zones_whose_windows_never_overlap_are_never_callable():
+    office = paris_office(hour_start=9.0, hour_end=17.0, weekdays=frozenset(range(7)))
+    russian = contact_zones("+79161234567", None, "Europe/Paris")
+    assert next_callable_at(utc(2025, 1, 6, 13, 5), office, russian) is None
+    assert next_callable_at(utc(2025, 1, 6, 13, 5), office, "Asia/Anadyr") is not None
+
+
+def test_defect_d_a_zone_unknown_to_the_tz_database_is_ignored():
+    assert not is_zone("Mars/Olympus_Mons") and not is_zone("") and is_zone("America/Los_Angeles")
+    assert contact_zones("+12125550100", "Mars/Olympus_Mons", "Europe/Paris") == ("America/New_York",)
 
 
 def test_campaign_zone_when_nothing_else_is_known():
-    assert contact_timezone("+15555550123", None, "Europe/Paris") == "Europe/Paris"  # Etc/Unknown
-    assert contact_timezone(None, "Not/AZone", "Europe/Paris") == "Europe/Paris"
-    assert contact_timezone("0123", None, "UTC") == "UTC"
+    assert contact_zones("+15555550123", None, "Europe/Paris") == ("Europe/Paris",)  # Etc/Unknown
+    assert contact_zones(None, "Not/AZone", "Europe/Paris") == ("Europe/Paris",)
+    assert contact_zones("0123", None, "UTC") == ("UTC",)
 
 
 # --- daily window, weekdays, legal hours --------------------------------------------------------
