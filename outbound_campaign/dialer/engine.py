@@ -34,9 +34,9 @@ Decisions on attempts (the tables are in ``outcomes``):
 * ``unknown`` (lost connection, nothing in AstDB past the grace period) → no attempt charged
   (we cannot tell whether the number rang), retried after the failure delay.
 * An attempt is only charged if the customer's number was really dialled: an AMI ``Error`` to the
-  Originate or a channel that could not be created (transcript 08) charges nothing. A call that
-  reached no customer (but an agent's miss) is retried no sooner than
-  :data:`NOT_DIALLED_RETRY_FLOOR`, so that a refusing trunk cannot make the dialer spin.
+  Originate or a channel that could not be created (transcript 08) charges nothing. A call the
+  trunk refused is retried no sooner than :data:`TRUNK_REFUSED_RETRY_FLOOR`, so that a trunk
+  that refuses every call cannot make the dialer spin.
 """
 
 from __future__ import annotations
@@ -1304,10 +1304,10 @@ def check_timeouts(call: CallView, now: datetime, settle: timedelta = SETTLE) ->
 
 # --- after the call -----------------------------------------------------------------------------
 
-#: The least delay before calling again a contact whose call reached no customer (refused by the
-#: trunk or by Asterisk, fate unknown): a trunk that refuses every call must not make the dialer
-#: re-dial the same contacts in a loop, whatever the campaign's failure delay (which may be 0).
-NOT_DIALLED_RETRY_FLOOR = timedelta(minutes=5)
+#: The least delay before calling again a contact whose call the trunk refused: a trunk that
+#: refuses every call must not make the dialer re-dial the same contacts in a loop, whatever the
+#: campaign's failure delay (which may be 0). A lost link is no such loop: its calls keep theirs.
+TRUNK_REFUSED_RETRY_FLOOR = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -1342,8 +1342,8 @@ def decide_retry(
         return RetryDecision(contact.id, ContactState.FAILED, attempts, None, charged, result.outcome)
     ended = min(result.ended_at, now)
     earliest = max(now, ended + campaign.retry_delays.delay(policy.retry_delay))
-    if not charged and result.outcome is not Outcome.AGENT_NO_ANSWER:
-        earliest = max(earliest, ended + NOT_DIALLED_RETRY_FLOOR)
+    if result.outcome is Outcome.TRUNK_REFUSED:
+        earliest = max(earliest, ended + TRUNK_REFUSED_RETRY_FLOOR)
     if result.outcome is Outcome.ABANDONED and campaign.type is CampaignType.CLIENT_FIRST:
         earliest = max(earliest, ended + ABANDON_NO_RECALL)
     number = contact.e164 if E164.fullmatch(contact.e164) else None
@@ -1491,7 +1491,7 @@ __all__ = [
     "AGENT_BRIDGE_CONTEXT",
     "ASTDB_FAMILY",
     "CLIENT_DIAL_CONTEXT",
-    "NOT_DIALLED_RETRY_FLOOR",
+    "TRUNK_REFUSED_RETRY_FLOOR",
     "AgentView",
     "CallResult",
     "CallState",

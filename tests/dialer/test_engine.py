@@ -1390,8 +1390,11 @@ def test_defect_c_a_trunk_refusing_every_call_does_not_make_the_dialer_spin():
     result = refused_by_trunk(AGENT_FIRST, "CHANUNAVAIL", 3)
     decision = decide_retry(result, contact(1), no_delay, result.ended_at)
     assert decision.next_attempt_at >= result.ended_at + timedelta(minutes=5)
+    # an agent's miss, an Originate lost with the link: no such loop, they keep their delay
     ready_again = decide_retry(result_of(Outcome.AGENT_NO_ANSWER, dialled=False), contact(1), no_delay, T0)
-    assert ready_again.next_attempt_at == T0  # an agent's miss: the customer is due at once
+    assert ready_again.next_attempt_at == T0
+    link_lost = decide_retry(result_of(Outcome.FAILED, dialled=False), contact(1), no_delay, T0)
+    assert link_lost.next_attempt_at == T0
 
 
 # --- defect d: the contact's own clock ------------------------------------------------------------
