@@ -144,7 +144,7 @@ class OutcomePolicy:
     retry_delay: str | None
 
 
-#: Decisions on attempts (documented in the module docstring of ``engine``):
+#: Decisions on attempts (documented in the module docstring of ``retries``):
 #: every outcome of a dialled customer number charges an attempt; ``agent_no_answer`` and
 #: ``trunk_refused`` (the customer was never dialled) and ``unknown`` (we cannot tell whether
 #: they were) do not.
@@ -155,7 +155,7 @@ OUTCOME_POLICIES: Mapping[Outcome, OutcomePolicy] = {
     Outcome.NO_ANSWER: OutcomePolicy(True, None, "no_answer"),
     Outcome.CONGESTION: OutcomePolicy(True, None, "failed"),
     Outcome.FAILED: OutcomePolicy(True, None, "failed"),
-    # plus the 72 h no-re-call floor of client-first campaigns, applied by the engine
+    # plus the 72 h no-re-call floor of client-first campaigns, applied by ``retries``
     Outcome.ABANDONED: OutcomePolicy(True, None, "no_answer"),
     Outcome.AGENT_NO_ANSWER: OutcomePolicy(False, None, None),
     Outcome.TRUNK_REFUSED: OutcomePolicy(False, None, "failed"),

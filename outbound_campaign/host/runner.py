@@ -31,7 +31,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from .. import live
-from ..dialer import agent_state, engine
+from ..dialer import agent_state, planning
 from ..dialer.ami import (
     AmiActionError,
     AmiClient,
@@ -40,9 +40,15 @@ from ..dialer.ami import (
     AmiNotConnected,
     OriginateUnknown,
 )
+from ..dialer.astdb import astdb_locations
+from ..dialer.campaign_status import NO_CONTACT_DUE
 from ..dialer.device_state import fold_device_states, free_agents, offerable
+from ..dialer.events import call_uuid_of, check_timeouts, fold_event
 from ..dialer.notices import AGENT_INTERVAL, PendingNotices
 from ..dialer.pacing import TokenBucket, stats_of_outcomes
+from ..dialer.reconciliation import RECONCILE_GRACE, reconcile
+from ..dialer.retries import decide_retry
+from ..dialer.views import CallState
 from .store import TRANSIENT_DB_ERRORS, LeaseLost
 
 _logger = logging.getLogger(__name__)
@@ -89,11 +95,11 @@ class DialerRunner:
         self.tick = tick
         self.lease_ttl = lease_ttl
         self.refresh = refresh
-        self.reconcile_grace = reconcile_grace or engine.RECONCILE_GRACE
+        self.reconcile_grace = reconcile_grace or RECONCILE_GRACE
         self.ami_options = ami_options or {}
-        self.calls = {}  # uuid -> engine.CallView, the calls in flight
-        self.contacts = {}  # contact id -> engine.ContactView of the calls in flight
-        self.statuses = {}  # campaign id -> engine.CampaignStatus of the last plan
+        self.calls = {}  # uuid -> CallView, the calls in flight
+        self.contacts = {}  # contact id -> ContactView of the calls in flight
+        self.statuses = {}  # campaign id -> CampaignStatus of the last plan
         self.ami = None
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -249,23 +255,23 @@ class DialerRunner:
         dialled again) and are looked at again every few seconds until the engine's grace
         period closes them as ``unknown``.
         """
-        open_calls = [call for call in self.calls.values() if call.state is not engine.CallState.ENDED]
+        open_calls = [call for call in self.calls.values() if call.state is not CallState.ENDED]
         if open_calls:
             try:
                 channels = await self.ami.core_show_channels()
-                live = {engine.call_uuid_of(channel) for channel in channels}
+                live = {call_uuid_of(channel) for channel in channels}
                 # Keyed by AstDB key: "<uuid>", and "<uuid>-dial" for client first.
                 astdb = {}
                 for call in open_calls:
                     if call.uuid not in live and call.queued_at is not None:
-                        for family, key in engine.astdb_locations(call):
+                        for family, key in astdb_locations(call):
                             astdb[key] = await self.ami.db_get(family, key)
             except AmiError as exc:
                 _logger.warning("Reconciliation interrupted: %s", exc)
                 return
             # Events kept coming while we waited for Asterisk: settle the calls as they are now.
             open_calls = [self.calls[call.uuid] for call in open_calls if call.uuid in self.calls]
-            settled = engine.reconcile(self.clock(), open_calls, channels, astdb, self.reconcile_grace)
+            settled = reconcile(self.clock(), open_calls, channels, astdb, self.reconcile_grace)
             self._unsettled = {item.call.uuid for item in settled if item.status == "pending"}
             for item in settled:
                 if item.status == "ended":
@@ -390,7 +396,7 @@ class DialerRunner:
             limits[campaign.id] = min(free_channels, ready * ratio_cap) + 2 if ready else 1
         due = self.store.due_contacts(limits, now, env=env)
         reserved = self.store.reserved_contacts([agent.id for agent in agents], campaign_ids, now, env=env)
-        plan = engine.plan(
+        plan = planning.plan(
             now,
             self._server,
             campaigns,
@@ -420,9 +426,9 @@ class DialerRunner:
         lookups = []
         for campaign_id, status in statuses.items():
             written = self._statuses_written.get(campaign_id)
-            if status.reason == engine.NO_CONTACT_DUE and (
+            if status.reason == NO_CONTACT_DUE and (
                 written is None
-                or written[0] != engine.NO_CONTACT_DUE
+                or written[0] != NO_CONTACT_DUE
                 or campaign_id in changed
                 or (written[1] is not None and written[1] <= now)
             ):
@@ -431,7 +437,7 @@ class DialerRunner:
         to_write, keys = {}, {}
         for campaign_id, status in statuses.items():
             written = self._statuses_written.get(campaign_id)
-            if status.reason != engine.NO_CONTACT_DUE:
+            if status.reason != NO_CONTACT_DUE:
                 until = status.opens_at
             elif campaign_id in lookups:
                 until = next_due.get(campaign_id)
@@ -552,11 +558,11 @@ class DialerRunner:
             self._wake.set()  # a phone became free: its agent may take a call now
 
     async def _fold(self, event):
-        uuid_ = engine.call_uuid_of(event)
+        uuid_ = call_uuid_of(event)
         call = self.calls.get(uuid_) if uuid_ else None
         if call is None:
             return
-        transition = engine.fold_event(call, event, self.clock())
+        transition = fold_event(call, event, self.clock())
         if not transition.changed:
             return
         self.calls[uuid_] = transition.call
@@ -574,7 +580,7 @@ class DialerRunner:
     def _check_timeouts(self):
         now = self.clock()
         for call in list(self.calls.values()):
-            transition = engine.check_timeouts(call, now)
+            transition = check_timeouts(call, now)
             if transition.result is not None:
                 self.calls[call.uuid] = transition.call
                 self._finish(transition.result)
@@ -608,7 +614,7 @@ class DialerRunner:
             return
         del self.calls[result.uuid]
         self.contacts.pop(result.contact_id, None)
-        decision = engine.decide_retry(result, contact, campaign, now)
+        decision = decide_retry(result, contact, campaign, now)
         # An agent who let the call ring out or was busy missed it (twice in a row pauses them); a
         # call torn down by Asterisk itself (reason 0/1: shutdown, channel gone) says nothing of
         # the agent. Wrap-up runs on this host's clock, as its expiry is checked.

@@ -26,7 +26,11 @@ from odoo.tools import SQL
 
 from ..dialer import agent_state
 from ..dialer.device_state import device_of
-from ..dialer.engine import (
+from ..dialer.outcomes import CampaignType
+from ..dialer.pacing import PacingPolicy, PacingStats, stats_of_outcomes
+from ..dialer.rules import weekday_numbers
+from ..dialer.schedule import ABANDON_NO_RECALL, CallingWindow
+from ..dialer.views import (
     AgentView,
     CallState,
     CallView,
@@ -35,10 +39,6 @@ from ..dialer.engine import (
     DialerServerView,
     RetryDelays,
 )
-from ..dialer.outcomes import CampaignType
-from ..dialer.pacing import PacingPolicy, PacingStats, stats_of_outcomes
-from ..dialer.rules import weekday_numbers
-from ..dialer.schedule import ABANDON_NO_RECALL, CallingWindow
 
 _logger = logging.getLogger(__name__)
 
@@ -674,7 +674,7 @@ class DialerStore:
 
     def write_shared_agents(self, agent_ids, env=None):
         """Write the rows of the agents a plan that places calls counted on and who serve other
-        servers' campaigns too (``engine.Plan.shared_agents``), changing nothing. Under Odoo's
+        servers' campaigns too (``planning.Plan.shared_agents``), changing nothing. Under Odoo's
         REPEATABLE READ, the host of another server whose turn counted on one of them at the
         same time then fails to serialize (whichever writes second) and plans again on data that
         shows this turn's calls: no agent is counted by two servers for new calls."""

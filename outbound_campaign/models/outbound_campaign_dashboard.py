@@ -9,7 +9,7 @@ from odoo.tools import SQL
 from odoo.tools.misc import babel_locale_parse, get_lang
 
 from .. import live
-from ..dialer import engine, forecast, schedule
+from ..dialer import campaign_status, forecast, schedule
 from ..dialer.outcomes import NO_DIAL_ATTEMPT, TRUNK_REFUSAL_RUN, asterisk_status, trunk_refuses
 from ..dialer.pacing import PacingStats
 from ..host.store import calling_window, naive, pacing_stats, utc
@@ -21,8 +21,8 @@ from .outbound_campaign_counter import CONTACT
 DIALER_OFFLINE_AFTER = timedelta(seconds=90)
 #: How each dialing status shows on the card: success, warning or danger.
 STATUS_LEVELS = {
-    engine.DIALING: "success",
-    engine.ABANDON_CAP: "danger",
+    campaign_status.DIALING: "success",
+    campaign_status.ABANDON_CAP: "danger",
     schedule.ENDED: "danger",
     schedule.NEVER: "danger",
 }
@@ -300,14 +300,16 @@ class OutboundCampaign(models.Model):
         until = utc(self.dialing_status_until)
         when = show(until) if until else None
         sentence = {
-            engine.DIALING: self.env._("Dialing"),
-            engine.ABANDON_CAP: self.env._("Abandon cap reached — pacing at 1:1"),
-            engine.PACED: self.env._("Paced: enough calls in flight for the ready agents"),
-            engine.NO_AGENT_READY: self.env._("No agent ready"),
-            engine.NO_CONTACT_DUE: self.env._("No contact due before %s", when)
+            campaign_status.DIALING: self.env._("Dialing"),
+            campaign_status.ABANDON_CAP: self.env._("Abandon cap reached — pacing at 1:1"),
+            campaign_status.PACED: self.env._("Paced: enough calls in flight for the ready agents"),
+            campaign_status.NO_AGENT_READY: self.env._("No agent ready"),
+            campaign_status.NO_CONTACT_DUE: self.env._("No contact due before %s", when)
             if when
             else self.env._("No contact due"),
-            engine.SERVER_FULL: self.env._("Dialer server at its limit (channels or calls per second)"),
+            campaign_status.SERVER_FULL: self.env._(
+                "Dialer server at its limit (channels or calls per second)"
+            ),
             schedule.OUTSIDE_HOURS: self.env._("Outside calling window until %s", when)
             if when
             else self.env._("Outside calling window"),

@@ -13,8 +13,8 @@ from odoo.tests import tagged
 
 from pbxsim import Scenario, run_in_thread
 
-from ..dialer.engine import CallState, CallView, ContactView
 from ..dialer.outcomes import CampaignType
+from ..dialer.views import CallState, CallView, ContactView
 from ..host import store as store_module
 from ..host.runner import DialerRunner
 from ..host.store import DialerStore, LeaseLost, host_identity

@@ -11,7 +11,7 @@ from outbound_campaign.dialer.device_state import (
     free_agents,
     offerable,
 )
-from outbound_campaign.dialer.engine import AgentView
+from outbound_campaign.dialer.views import AgentView
 
 T0 = datetime(2025, 1, 6, 10, 0, tzinfo=timezone.utc)
 

@@ -10,31 +10,25 @@ from pathlib import Path
 
 import pytest
 
-from outbound_campaign.dialer.engine import (
-    ABANDON_NO_RECALL,
+from outbound_campaign.dialer.astdb import astdb_location, astdb_locations
+from outbound_campaign.dialer.events import CallResult, call_uuid_of, check_timeouts, fold_event
+from outbound_campaign.dialer.outcomes import CampaignType, Outcome
+from outbound_campaign.dialer.pacing import PacingStats, TokenBucket
+from outbound_campaign.dialer.planning import ContactSkip, plan
+from outbound_campaign.dialer.reconciliation import reconcile
+from outbound_campaign.dialer.retries import decide_retry
+from outbound_campaign.dialer.rules import dial_string
+from outbound_campaign.dialer.schedule import ABANDON_NO_RECALL, CallingWindow
+from outbound_campaign.dialer.views import (
     AgentView,
-    CallResult,
     CallState,
     CallView,
     CampaignView,
-    ContactSkip,
     ContactState,
     ContactView,
     DialerServerView,
     RetryDelays,
-    astdb_location,
-    astdb_locations,
-    call_uuid_of,
-    check_timeouts,
-    decide_retry,
-    dial_string,
-    fold_event,
-    plan,
-    reconcile,
 )
-from outbound_campaign.dialer.outcomes import CampaignType, Outcome
-from outbound_campaign.dialer.pacing import PacingStats, TokenBucket
-from outbound_campaign.dialer.schedule import CallingWindow
 
 ROOT = Path(__file__).resolve().parents[2]
 # The sessions recorded against Asterisk 22.10.1 (a copy of the shared reference).
