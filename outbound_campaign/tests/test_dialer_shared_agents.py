@@ -77,6 +77,7 @@ class TestDefectASharedAgents(DialerCase):
             }
         )
         store = DialerStore(self.registry, self.server.id, "test@localhost:0")
+        self.assertTrue(store.acquire_lease(30), "claims are fenced by the server's lease")
         runner = DialerRunner(store, clock=lambda: TUESDAY_10AM)
         runner._server, _link = store.load_server()
 
