@@ -7,8 +7,8 @@ call row, then sends its ``to_ami_headers()``. Nothing here does I/O or reads th
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from .agent_pool import allocate_agents, hold_agents
@@ -39,6 +39,27 @@ class ContactSkip:
     reason: str
     next_attempt_at: datetime | None = None
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class TurnState:
+    """What the host of one dialer server loaded for a turn at ``now``, as :func:`plan` reads it.
+
+    ``agents`` are the agents in state ready (with a free phone), with every running campaign
+    they serve, of this server or another; ``calls`` the calls not ended on this server, and
+    the client-first calls without an agent of other servers' campaigns that share agents with
+    this server's (they hold agents too); ``due_contacts`` per campaign, ordered by
+    ``next_attempt_at``, a few more than agents (the host's indexed query: contacts are never
+    scanned here); ``reserved`` per agent, their due reserved contacts in due order.
+    """
+
+    now: datetime
+    server: DialerServerView
+    campaigns: Sequence[CampaignView]
+    agents: Sequence[AgentView]
+    calls: Sequence[CallView]
+    due_contacts: Mapping[int, Sequence[ContactView]]
+    reserved: Mapping[int, Sequence[ContactView]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -94,27 +115,36 @@ def _not_callable_now(now: datetime, campaign: CampaignView, contact: ContactVie
     return ContactSkip(contact.id, "not_callable", callable_at)
 
 
+@dataclass
+class _Dialling:
+    """What the originates of one plan share: its instant and server, the names of new calls, the
+    contacts not to dial (in flight, or promised by this plan) and the contacts skipped."""
+
+    now: datetime
+    server: DialerServerView
+    new_uuid: Callable[[], str]
+    busy_contacts: set[int]
+    skips: list[ContactSkip] = field(default_factory=list)
+
+
 def _dial_campaign(
-    now: datetime,
-    server: DialerServerView,
+    dialling: _Dialling,
     campaign: CampaignView,
     due: Sequence[ContactView],
     agents: Sequence[AgentView],
     grant: int,
-    busy_contacts: set[int],
-    new_uuid: Callable[[], str],
-    skips: list[ContactSkip],
     reserved: bool = False,
 ) -> list[OriginateOrder]:
     """Up to ``grant`` originates from the head of ``due``, reading no contact past the last one
-    dialled; contacts that cannot be dialled now are appended to ``skips``. Reserved contacts
-    are dialled only when ``reserved`` (with their agent), the others only when not."""
+    dialled; contacts that cannot be dialled now are added to ``dialling.skips``. Reserved
+    contacts are dialled only when ``reserved`` (with their agent), the others only when not."""
+    now, skips = dialling.now, dialling.skips
     orders: list[OriginateOrder] = []
     agents_left = list(agents)
     if grant <= 0:
         return orders
     for contact in due:
-        if contact.id in busy_contacts or (contact.assigned_agent_id is not None) is not reserved:
+        if contact.id in dialling.busy_contacts or (contact.assigned_agent_id is not None) is not reserved:
             continue
         if not E164.fullmatch(contact.e164):
             skips.append(ContactSkip(contact.id, "invalid_number", None, f"{contact.e164!r} is not E.164"))
@@ -125,7 +155,8 @@ def _dial_campaign(
             continue
         agent = agents_left[0] if campaign.type is CampaignType.AGENT_FIRST else None
         try:
-            orders.append(originate_order(now, server, campaign, contact, agent, new_uuid(), reserved))
+            uuid = dialling.new_uuid()
+            orders.append(originate_order(now, dialling.server, campaign, contact, agent, uuid, reserved))
         except ValueError as exc:
             skips.append(ContactSkip(contact.id, "invalid_number", None, str(exc)))
             continue
@@ -137,15 +168,11 @@ def _dial_campaign(
 
 
 def _dial_reserved(
-    now: datetime,
-    server: DialerServerView,
+    dialling: _Dialling,
     campaigns: Mapping[int, CampaignView],
     free: Sequence[AgentView],
     reserved: Mapping[int, Sequence[ContactView]],
     capacity: int,
-    busy_contacts: set[int],
-    new_uuid: Callable[[], str],
-    skips: list[ContactSkip],
 ) -> list[OriginateOrder]:
     """One agent-first originate per free agent (longest idle first) with a reserved contact due
     in one of the server's running campaigns, its first callable one, within ``capacity``."""
@@ -155,63 +182,41 @@ def _dial_reserved(
             break
         for contact in reserved.get(agent.id, ()):
             campaign = campaigns.get(contact.campaign_id)
-            if campaign is None or contact.assigned_agent_id != agent.id or contact.id in busy_contacts:
+            if (
+                campaign is None
+                or contact.assigned_agent_id != agent.id
+                or contact.id in dialling.busy_contacts
+            ):
                 continue
-            dialled = _dial_campaign(
-                now,
-                server,
-                replace(campaign, type=CampaignType.AGENT_FIRST),
-                [contact],
-                [agent],
-                1,
-                busy_contacts,
-                new_uuid,
-                skips,
-                reserved=True,
-            )
+            agent_first = replace(campaign, type=CampaignType.AGENT_FIRST)
+            dialled = _dial_campaign(dialling, agent_first, [contact], [agent], 1, reserved=True)
             if dialled:
                 orders += dialled
                 break
     return orders
 
 
-def plan(
-    now: datetime,
-    server: DialerServerView,
-    campaigns: Sequence[CampaignView],
-    agents: Sequence[AgentView],
-    calls: Iterable[CallView],
-    due_contacts: Mapping[int, Sequence[ContactView]],
-    bucket: TokenBucket,
-    new_uuid: Callable[[], str],
-    start: int = 0,
-    reserved: Mapping[int, Sequence[ContactView]] | None = None,
-) -> Plan:
-    """Decide the originates of this instant for one dialer server.
+def plan(state: TurnState, bucket: TokenBucket, new_uuid: Callable[[], str], start: int = 0) -> Plan:
+    """Decide the originates of ``state.now`` for ``state.server``.
 
-    ``agents`` are the agents in state ready (with a free phone), with every running campaign
-    they serve, of this server or another; ``calls`` the calls not ended on this server, and
-    the client-first calls without an agent of other servers' campaigns that share agents with
-    this server's (they hold agents too); ``due_contacts`` per campaign, ordered by
-    ``next_attempt_at``, a few more than agents (the host's indexed query: contacts are never
-    scanned here); ``reserved`` per agent, their due reserved contacts in due order. The free agents are one pool for all the
-    campaigns, each agent given to one of them at most. First, customers waiting on hold get an
-    agent (an abandon is the costliest thing to let happen); then the client-first calls not yet
-    with an agent hold their share of the agents (``pacing.agents_held``), which no other
-    campaign gets; then each free agent with a reserved contact due calls it, agent first
-    whatever the campaign's type (a promised call must have its agent: Ofcom allows re-calls
-    within 72 h only with a guaranteed agent); then the other free agents are shared among the
-    campaigns that are not preview campaigns, each campaign paces its calls on the agents held
-    for it and given to it, and the server's free channels and calls-per-second tokens (taken
-    from ``bucket``) are shared round-robin from ``start``. ``new_uuid`` names each new call.
+    The free agents are one pool for all the campaigns, each agent given to one of them at most.
+    First, customers waiting on hold get an agent (an abandon is the costliest thing to let
+    happen); then the client-first calls not yet with an agent hold their share of the agents
+    (``pacing.agents_held``), which no other campaign gets; then each free agent with a reserved
+    contact due calls it, agent first whatever the campaign's type (a promised call must have its
+    agent: Ofcom allows re-calls within 72 h only with a guaranteed agent); then the other free
+    agents are shared among the campaigns that are not preview campaigns, each campaign paces its
+    calls on the agents held for it and given to it, and the server's free channels and
+    calls-per-second tokens (taken from ``bucket``) are shared round-robin from ``start``.
+    ``new_uuid`` names each new call.
     """
-    now = require_aware(now)
-    running = sorted((c for c in campaigns if c.server_id == server.id), key=lambda c: c.id)
+    now, server = require_aware(state.now), state.server
+    running = sorted((c for c in state.campaigns if c.server_id == server.id), key=lambda c: c.id)
     by_id = {campaign.id: campaign for campaign in running}
-    calls = list(calls)
+    calls = list(state.calls)
     in_flight = [call for call in calls if call.in_flight and call.server_id == server.id]
     busy_agents = {call.agent_id for call in in_flight if call.agent_id is not None}
-    free = sorted((a for a in agents if a.id not in busy_agents), key=lambda a: (a.ready_since, a.id))
+    free = sorted((a for a in state.agents if a.id not in busy_agents), key=lambda a: (a.ready_since, a.id))
 
     connects: list[ConnectAgentOrder] = []
     taken: set[int] = set()
@@ -265,12 +270,9 @@ def plan(
     free = [agent for agent in free if agent.id not in holding]
 
     capacity = min(max(0, server.max_channels - len(in_flight)), bucket.available(now))
-    skips: list[ContactSkip] = []
-    busy_contacts = {call.contact_id for call in in_flight}
-    promised = _dial_reserved(
-        now, server, by_id, free, reserved or {}, capacity, busy_contacts, new_uuid, skips
-    )
-    busy_contacts |= {order.call.contact_id for order in promised}
+    dialling = _Dialling(now, server, new_uuid, {call.contact_id for call in in_flight})
+    promised = _dial_reserved(dialling, by_id, free, state.reserved, capacity)
+    dialling.busy_contacts |= {order.call.contact_id for order in promised}
     promised_agents = {order.call.agent_id for order in promised}
     free = [agent for agent in free if agent.id not in promised_agents]
     capacity -= len(promised)
@@ -279,7 +281,7 @@ def plan(
     order = running[start:] + running[:start]
     # Preview campaigns pick nobody: their agents choose, and reserve what they chose (above).
     unreserved = {
-        campaign.id: due_contacts.get(campaign.id, ()) for campaign in order if not campaign.preview
+        campaign.id: state.due_contacts.get(campaign.id, ()) for campaign in order if not campaign.preview
     }
     wanting = {cid for cid, due in unreserved.items() if due}
     # Then each agent left goes to one campaign at most: no agent is counted twice.
@@ -303,15 +305,7 @@ def plan(
     dialled = Counter(order.call.campaign_id for order in promised)
     for campaign, grant in zip(order, grants, strict=True):
         orders = _dial_campaign(
-            now,
-            server,
-            campaign,
-            unreserved.get(campaign.id, ()),
-            allocated[campaign.id],
-            grant,
-            busy_contacts,
-            new_uuid,
-            skips,
+            dialling, campaign, unreserved.get(campaign.id, ()), allocated[campaign.id], grant
         )
         originates += orders
         dialled[campaign.id] += len(orders)
@@ -324,11 +318,11 @@ def plan(
     counted = [agent for agents in held.values() for agent in agents]
     counted += [agent for campaign in order if dialled[campaign.id] for agent in allocated[campaign.id]]
     placed = {sent.call.agent_id for sent in (*connects, *originates)}
-    counted += [agent for agent in agents if agent.id in placed]
+    counted += [agent for agent in state.agents if agent.id in placed]
     return Plan(
         tuple(connects),
         tuple(originates),
-        tuple(skips),
+        tuple(dialling.skips),
         statuses,
         (start + 1) % len(running) if running else 0,
         frozenset(agent.id for agent in counted if agent.campaign_ids - by_id.keys())

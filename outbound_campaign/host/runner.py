@@ -396,18 +396,10 @@ class DialerRunner:
             limits[campaign.id] = min(free_channels, ready * ratio_cap) + 2 if ready else 1
         due = self.store.due_contacts(limits, now, env=env)
         reserved = self.store.reserved_contacts([agent.id for agent in agents], campaign_ids, now, env=env)
-        plan = planning.plan(
-            now,
-            self._server,
-            campaigns,
-            agents,
-            in_flight + wanting_agents,
-            due,
-            self._bucket,
-            lambda: str(uuid.uuid4()),
-            self._start,
-            reserved,
+        state = planning.TurnState(
+            now, self._server, campaigns, agents, in_flight + wanting_agents, due, reserved
         )
+        plan = planning.plan(state, self._bucket, lambda: str(uuid.uuid4()), self._start)
         self.store.apply_skips(plan.skips, env=env)
         for connect in plan.connects:
             self.store.connect_agent(connect.call, env=env)

@@ -14,7 +14,7 @@ from outbound_campaign.dialer.astdb import astdb_location, astdb_locations
 from outbound_campaign.dialer.events import CallResult, call_uuid_of, check_timeouts, fold_event
 from outbound_campaign.dialer.outcomes import CampaignType, Outcome
 from outbound_campaign.dialer.pacing import PacingStats, TokenBucket
-from outbound_campaign.dialer.planning import ContactSkip, plan
+from outbound_campaign.dialer.planning import ContactSkip, TurnState, plan
 from outbound_campaign.dialer.reconciliation import reconcile
 from outbound_campaign.dialer.retries import decide_retry
 from outbound_campaign.dialer.rules import dial_string
@@ -138,7 +138,9 @@ def test_server_refuses_a_bad_template_up_front():
 
 
 def test_agent_first_originate_headers_follow_the_contract():
-    decided = plan(T0, server(), [campaign()], [agent(1)], [], {7: [contact(3)]}, TokenBucket(5), uuids())
+    decided = plan(
+        TurnState(T0, server(), [campaign()], [agent(1)], [], {7: [contact(3)]}), TokenBucket(5), uuids()
+    )
     (order,) = decided.originates
     assert order.to_ami_headers() == {
         "Action": "Originate",
@@ -166,7 +168,9 @@ def test_agent_first_originate_headers_follow_the_contract():
 
 def test_client_first_originate_headers_follow_the_contract():
     client = campaign(type=CLIENT_FIRST, max_wait=4)
-    decided = plan(T0, server(), [client], [agent(1)], [], {7: [contact(3)]}, TokenBucket(5), uuids())
+    decided = plan(
+        TurnState(T0, server(), [client], [agent(1)], [], {7: [contact(3)]}), TokenBucket(5), uuids()
+    )
     (order,) = decided.originates
     assert order.to_ami_headers() == {
         "Action": "Originate",
@@ -198,10 +202,9 @@ def test_client_first_originate_headers_follow_the_contract():
     ],
 )
 def test_the_astdb_record_is_filed_under_the_utc_day_the_call_was_queued(queued_at, day):
-    decided = plan(
-        queued_at, server(), [campaign(window=CallingWindow(tz="UTC", legal_hours=None))], [agent(1)], [],
-        {7: [contact(3)]}, TokenBucket(5), uuids(),
-    )  # fmt: skip
+    utc_campaign = campaign(window=CallingWindow(tz="UTC", legal_hours=None))
+    state = TurnState(queued_at, server(), [utc_campaign], [agent(1)], [], {7: [contact(3)]})
+    decided = plan(state, TokenBucket(5), uuids())
     (order,) = decided.originates
     assert order.variables["OC_DAY"] == day
     assert astdb_location(order.call) == (f"oc/{day}", UUID)
@@ -217,7 +220,7 @@ def test_client_first_dials_the_customer_from_the_local_second_half():
     local = server(customer_dial_template="Local/{digits}@customers", client_dial_context="my-dial")
     client = campaign(type=CLIENT_FIRST)
     (order,) = plan(
-        T0, local, [client], [agent(1)], [], {7: [contact(3)]}, TokenBucket(5), uuids()
+        TurnState(T0, local, [client], [agent(1)], [], {7: [contact(3)]}), TokenBucket(5), uuids()
     ).originates
     headers = order.to_ami_headers()
     assert (headers["Channel"], headers["OtherChannelId"]) == ("Local/s@my-dial/n", f"{UUID}-2")
@@ -264,7 +267,7 @@ def test_agent_first_one_call_per_free_agent_longest_idle_first():
     agents = [agent(1, idle_minutes=1), agent(2, idle_minutes=9), agent(3, idle_minutes=5)]
     busy = call(agent_id=3, contact_id=99)
     due = {7: [contact(10), contact(11), contact(12)]}
-    decided = plan(T0, server(), [campaign()], agents, [busy], due, TokenBucket(5), uuids())
+    decided = plan(TurnState(T0, server(), [campaign()], agents, [busy], due), TokenBucket(5), uuids())
     assert [(o.call.agent_id, o.call.contact_id) for o in decided.originates] == [(2, 10), (1, 11)]
     assert decided.statuses[7].reason == "dialing"
 
@@ -275,13 +278,15 @@ def test_server_channels_and_calls_per_second_bound_the_plan():
     in_flight = [
         call(uuid=f"c0ffee00-0000-4000-8000-{i:012d}", agent_id=None, contact_id=i) for i in range(100, 107)
     ]
-    full = plan(T0, server(max_channels=9), [campaign()], agents, in_flight, due, TokenBucket(5), uuids())
+    full = plan(
+        TurnState(T0, server(max_channels=9), [campaign()], agents, in_flight, due), TokenBucket(5), uuids()
+    )
     assert len(full.originates) == 2  # 9 channels - 7 calls
     bucket = TokenBucket(rate=3.0, burst=3.0)
-    limited = plan(T0, server(), [campaign()], agents, [], due, bucket, uuids())
+    limited = plan(TurnState(T0, server(), [campaign()], agents, [], due), bucket, uuids())
     assert len(limited.originates) == 3
     assert bucket.available(T0) == 0  # the plan took its tokens
-    again = plan(T0, server(), [campaign()], agents, [], due, bucket, uuids())
+    again = plan(TurnState(T0, server(), [campaign()], agents, [], due), bucket, uuids())
     assert again.originates == () and again.statuses[7].reason == "server_full"
 
 
@@ -289,7 +294,7 @@ def test_due_contacts_outside_their_window_are_skipped_with_their_next_time():
     # 07:30 UTC: 08:30 in Paris (callable), 02:30 in New York (not before 08:00 EST = 13:00 UTC)
     now = datetime(2025, 1, 6, 7, 30, tzinfo=timezone.utc)
     due = {7: [contact(1, "+12015550123"), contact(2, "+33123456789")]}
-    decided = plan(now, server(), [campaign()], [agent(1)], [], due, TokenBucket(5), uuids())
+    decided = plan(TurnState(now, server(), [campaign()], [agent(1)], [], due), TokenBucket(5), uuids())
     assert decided.skips == (
         ContactSkip(1, "not_callable", datetime(2025, 1, 6, 13, 0, tzinfo=timezone.utc)),
     )
@@ -298,23 +303,25 @@ def test_due_contacts_outside_their_window_are_skipped_with_their_next_time():
 
 def test_invalid_numbers_are_skipped_and_the_agent_kept():
     due = {7: [contact(1, "0123456789"), contact(2)]}
-    decided = plan(T0, server(), [campaign()], [agent(1)], [], due, TokenBucket(5), uuids())
+    decided = plan(TurnState(T0, server(), [campaign()], [agent(1)], [], due), TokenBucket(5), uuids())
     assert [(s.contact_id, s.reason) for s in decided.skips] == [(1, "invalid_number")]
     assert [(o.call.contact_id, o.call.agent_id) for o in decided.originates] == [(2, 1)]
 
 
 def test_statuses_explain_why_nothing_is_dialled():
     closed = campaign(window=CallingWindow(tz="Europe/Paris", weekdays=frozenset({5})))
-    decided = plan(T0, server(), [closed], [agent(1)], [], {7: [contact(1)]}, TokenBucket(5), uuids())
+    decided = plan(
+        TurnState(T0, server(), [closed], [agent(1)], [], {7: [contact(1)]}), TokenBucket(5), uuids()
+    )
     status = decided.statuses[7]
     assert (status.reason, status.opens_at) == (
         "closed_day",
         datetime(2025, 1, 11, 7, 0, tzinfo=timezone.utc),
     )
-    assert plan(T0, server(), [campaign()], [agent(1)], [], {}, TokenBucket(5), uuids()).statuses[
+    assert plan(TurnState(T0, server(), [campaign()], [agent(1)], [], {}), TokenBucket(5), uuids()).statuses[
         7
     ].reason == ("no_contact_due")
-    nobody = plan(T0, server(), [campaign()], [], [], {7: [contact(1)]}, TokenBucket(5), uuids())
+    nobody = plan(TurnState(T0, server(), [campaign()], [], [], {7: [contact(1)]}), TokenBucket(5), uuids())
     assert nobody.statuses[7].reason == "no_agent_ready"
 
 
@@ -323,16 +330,9 @@ def test_a_reserved_contact_is_called_with_its_agent_agent_first_even_in_client_
     promised = contact(5, "+33123450005", assigned_agent_id=2)
     due = {7: [contact(1), contact(2)]}
     decided = plan(
-        T0,
-        server(),
-        [client],
-        [agent(1, idle_minutes=9), agent(2)],
-        [],
-        due,
+        TurnState(T0, server(), [client], [agent(1, idle_minutes=9), agent(2)], [], due, {2: [promised]}),
         TokenBucket(5),
         uuids(),
-        0,
-        {2: [promised]},
     )
     first, *others = decided.originates
     assert (first.call.contact_id, first.call.agent_id, first.call.reserved) == (5, 2, True)
@@ -348,10 +348,14 @@ def test_a_reserved_contact_is_called_with_its_agent_agent_first_even_in_client_
 def test_a_reserved_contact_is_never_dialled_without_its_agent():
     promised = contact(5, assigned_agent_id=2)
     decided = plan(
-        T0, server(), [campaign()], [agent(1)], [], {7: [promised, contact(1)]}, TokenBucket(5), uuids()
+        TurnState(T0, server(), [campaign()], [agent(1)], [], {7: [promised, contact(1)]}),
+        TokenBucket(5),
+        uuids(),
     )
     assert [o.call.contact_id for o in decided.originates] == [1]
-    nobody = plan(T0, server(), [campaign()], [agent(1)], [], {}, TokenBucket(5), uuids(), 0, {2: [promised]})
+    nobody = plan(
+        TurnState(T0, server(), [campaign()], [agent(1)], [], {}, {2: [promised]}), TokenBucket(5), uuids()
+    )
     assert nobody.originates == ()
 
 
@@ -363,12 +367,16 @@ def test_reserved_calls_come_after_waiting_customers_and_within_the_servers_capa
     client = campaign(type=CLIENT_FIRST)
     agents = [agent(1, idle_minutes=9), agent(2)]
     decided = plan(
-        T0, server(max_channels=2), [client], agents, [waiting], {}, TokenBucket(5), uuids(), 0, reserved
+        TurnState(T0, server(max_channels=2), [client], agents, [waiting], {}, reserved),
+        TokenBucket(5),
+        uuids(),
     )
     assert [c.call.agent_id for c in decided.connects] == [1], "the customer on hold first"
     assert [(o.call.contact_id, o.call.agent_id) for o in decided.originates] == [(6, 2)]
     full = plan(
-        T0, server(max_channels=1), [client], agents, [waiting], {}, TokenBucket(5), uuids(), 0, reserved
+        TurnState(T0, server(max_channels=1), [client], agents, [waiting], {}, reserved),
+        TokenBucket(5),
+        uuids(),
     )
     assert full.originates == ()
 
@@ -376,20 +384,13 @@ def test_reserved_calls_come_after_waiting_customers_and_within_the_servers_capa
 def test_a_preview_campaign_dials_only_what_its_agents_reserved():
     preview = campaign(preview=True)
     due = {7: [contact(1), contact(2)]}
-    idle = plan(T0, server(), [preview], [agent(1)], [], due, TokenBucket(5), uuids())
+    idle = plan(TurnState(T0, server(), [preview], [agent(1)], [], due), TokenBucket(5), uuids())
     assert idle.originates == ()
     assert idle.statuses[7].reason == "preview"
     chosen = plan(
-        T0,
-        server(),
-        [preview],
-        [agent(1)],
-        [],
-        due,
+        TurnState(T0, server(), [preview], [agent(1)], [], due, {1: [contact(2, assigned_agent_id=1)]}),
         TokenBucket(5),
         uuids(),
-        0,
-        {1: [contact(2, assigned_agent_id=1)]},
     )
     assert [(o.call.contact_id, o.call.reserved) for o in chosen.originates] == [(2, True)]
     assert chosen.statuses[7].reason == "dialing"
@@ -401,7 +402,7 @@ def test_client_first_overdials_by_the_observed_answer_rate():
     ringing = call(campaign_type=CLIENT_FIRST, state=CallState.RINGING, contact_id=99)
     due = {7: [contact(i) for i in range(10, 30)]}
     agents = [agent(1), agent(2)]
-    decided = plan(T0, server(), [client], agents, [ringing], due, TokenBucket(20, 20), uuids())
+    decided = plan(TurnState(T0, server(), [client], agents, [ringing], due), TokenBucket(20, 20), uuids())
     assert len(decided.originates) == 4  # floor(2 × 2.5) - 1 ringing
     assert decided.statuses[7].dial_ratio == pytest.approx(2.5)
 
@@ -418,7 +419,9 @@ def test_client_first_waits_while_calls_in_flight_cover_the_ready_agents():
     ]
     client = campaign(type=CLIENT_FIRST)
     decided = plan(
-        T0, server(), [client], [agent(1), agent(2)], ringing, {7: [contact(5)]}, TokenBucket(5), uuids()
+        TurnState(T0, server(), [client], [agent(1), agent(2)], ringing, {7: [contact(5)]}),
+        TokenBucket(5),
+        uuids(),
     )
     assert decided.originates == ()
     assert decided.statuses[7].reason == "paced"
@@ -430,7 +433,9 @@ def test_a_customer_answered_before_it_waits_on_hold_counts_as_not_yet_connected
     hearing_the_message = call(campaign_type=CLIENT_FIRST, state=CallState.ANSWERED, contact_id=90)
     client = campaign(type=CLIENT_FIRST)
     decided = plan(
-        T0, server(), [client], [agent(1)], [hearing_the_message], {7: [contact(5)]}, TokenBucket(5), uuids()
+        TurnState(T0, server(), [client], [agent(1)], [hearing_the_message], {7: [contact(5)]}),
+        TokenBucket(5),
+        uuids(),
     )
     assert decided.originates == () and decided.connects == ()
     assert decided.statuses[7].reason == "paced"
@@ -440,7 +445,9 @@ def test_client_first_at_the_abandon_cap_falls_back_to_one_to_one():
     stats = PacingStats(dialed=1000, answered=400, abandoned=12)  # 3 %
     client = campaign(type=CLIENT_FIRST, stats=stats)
     due = {7: [contact(i) for i in range(10, 30)]}
-    decided = plan(T0, server(), [client], [agent(1), agent(2)], [], due, TokenBucket(20, 20), uuids())
+    decided = plan(
+        TurnState(T0, server(), [client], [agent(1), agent(2)], [], due), TokenBucket(20, 20), uuids()
+    )
     assert len(decided.originates) == 2
     assert decided.statuses[7].reason == "abandon_cap"
 
@@ -454,12 +461,7 @@ def test_waiting_customers_get_an_agent_before_any_new_call():
     )
     client = campaign(type=CLIENT_FIRST)
     decided = plan(
-        T0,
-        server(),
-        [client],
-        [agent(1, 3), agent(2, 1)],
-        [waiting],
-        {7: [contact(5)]},
+        TurnState(T0, server(), [client], [agent(1, 3), agent(2, 1)], [waiting], {7: [contact(5)]}),
         TokenBucket(5),
         uuids(),
     )
@@ -485,16 +487,11 @@ def test_server_capacity_is_shared_round_robin_between_campaigns():
     agents = [agent(i, i, campaigns=(7, 8)) for i in range(1, 7)]
     due = {7: [contact(i) for i in range(10, 20)], 8: [contact(i, campaign_id=8) for i in range(20, 30)]}
     one = plan(
-        T0, server(max_channels=3), [first, second], agents, [], due, TokenBucket(9, 9), uuids(), start=0
+        TurnState(T0, server(max_channels=3), [first, second], agents, [], due), TokenBucket(9, 9), uuids()
     )
     assert sorted(o.call.campaign_id for o in one.originates) == [7, 7, 8]
     two = plan(
-        T0,
-        server(max_channels=3),
-        [first, second],
-        agents,
-        [],
-        due,
+        TurnState(T0, server(max_channels=3), [first, second], agents, [], due),
         TokenBucket(9, 9),
         uuids(),
         one.next_start,
@@ -527,12 +524,14 @@ def test_defect_a_three_client_first_campaigns_sharing_one_agent_dial_one_call()
     in_flight: list[CallView] = []
     start, new_uuid = 0, uuids()
     for _turn in range(4):
-        decided = plan(T0, server(), campaigns, shared, in_flight, due, TokenBucket(9, 9), new_uuid, start)
+        decided = plan(
+            TurnState(T0, server(), campaigns, shared, in_flight, due), TokenBucket(9, 9), new_uuid, start
+        )
         start = decided.next_start
         in_flight += [replace(o.call, state=CallState.RINGING) for o in decided.originates]
     assert len(in_flight) == 1, [c.campaign_id for c in in_flight]
     ringing = in_flight[0].campaign_id
-    last = plan(T0, server(), campaigns, shared, in_flight, due, TokenBucket(9, 9), uuids(), start)
+    last = plan(TurnState(T0, server(), campaigns, shared, in_flight, due), TokenBucket(9, 9), uuids(), start)
     assert {cid: status.reason for cid, status in last.statuses.items()} == {
         cid: "paced" if cid == ringing else "no_agent_ready" for cid in (7, 8, 9)
     }
@@ -546,12 +545,7 @@ def test_defect_a_an_agent_first_campaign_does_not_take_the_agents_client_first_
     due = {7: [contact(i) for i in range(10, 19)], 8: [contact(i, campaign_id=8) for i in range(20, 29)]}
     for start in (0, 1):
         decided = plan(
-            T0,
-            server(),
-            [agent_first, client_first],
-            shared,
-            ringing_calls(8, 2),
-            due,
+            TurnState(T0, server(), [agent_first, client_first], shared, ringing_calls(8, 2), due),
             TokenBucket(9, 9),
             uuids(),
             start,
@@ -569,12 +563,7 @@ def test_defect_a_overdialled_calls_hold_their_share_of_the_agents():
     shared = [agent(i, idle_minutes=i, campaigns=(7, 8)) for i in (1, 2, 3)]
     due = {7: [contact(i) for i in range(10, 19)], 8: [contact(i, campaign_id=8) for i in range(20, 29)]}
     decided = plan(
-        T0,
-        server(),
-        [agent_first, client_first],
-        shared,
-        ringing_calls(8, 3),
-        due,
+        TurnState(T0, server(), [agent_first, client_first], shared, ringing_calls(8, 3), due),
         TokenBucket(9, 9),
         uuids(),
     )
@@ -590,7 +579,9 @@ def test_defect_a_held_agents_are_chosen_so_that_every_campaign_keeps_its_calls_
     agents = [agent(1, idle_minutes=9, campaigns=(7, 8, 9)), agent(2, campaigns=(7, 9))]
     calls = ringing_calls(7, 1) + ringing_calls(8, 1, first=950)
     due = {9: [contact(i, campaign_id=9) for i in range(10, 19)]}
-    decided = plan(T0, server(), [first, second, agent_third], agents, calls, due, TokenBucket(9, 9), uuids())
+    decided = plan(
+        TurnState(T0, server(), [first, second, agent_third], agents, calls, due), TokenBucket(9, 9), uuids()
+    )
     assert decided.originates == ()
     assert {cid: decided.statuses[cid].reason for cid in (7, 8, 9)} == {
         7: "no_contact_due",
@@ -611,11 +602,13 @@ def test_defect_a_client_first_calls_of_another_server_hold_the_agents_they_shar
     ]
     elsewhere = replace(ringing_calls(17, 1)[0], server_id=2)
     due = {7: [contact(i) for i in range(10, 19)]}
-    decided = plan(T0, server(), [campaign()], agents, [elsewhere], due, TokenBucket(9, 9), uuids())
+    decided = plan(
+        TurnState(T0, server(), [campaign()], agents, [elsewhere], due), TokenBucket(9, 9), uuids()
+    )
     rung = [o.call.agent_id for o in decided.originates]
     assert len(rung) == 2 and 3 in rung
     assert decided.shared_agents == {1, 2}
-    idle = plan(T0, server(), [campaign()], agents, [elsewhere], {}, TokenBucket(9, 9), uuids())
+    idle = plan(TurnState(T0, server(), [campaign()], agents, [elsewhere], {}), TokenBucket(9, 9), uuids())
     assert idle.shared_agents == frozenset(), "a plan that places nothing relies on nobody"
 
 
@@ -659,12 +652,7 @@ def simulate_shared_agents(seed: int, agents: int = 6, contacts: int = 200) -> d
         ready = [agent(a, campaigns=tuple(campaigns)) for a, until in busy_until.items() if until <= now]
         views = [replace(c, stats=stats[cid]) for cid, c in campaigns.items()]
         decided = plan(
-            at(now),
-            server(max_channels=100),
-            views,
-            ready,
-            calls.values(),
-            due,
+            TurnState(at(now), server(max_channels=100), views, ready, calls.values(), due),
             TokenBucket(9, 9),
             new_uuid,
             start,
@@ -725,7 +713,9 @@ def test_an_agent_becoming_free_reads_only_the_contacts_it_dials():
         for i in range(50)
     ]
     decided = plan(
-        T0, server(max_channels=100), [campaign()], [agent(1)], busy, {7: due}, TokenBucket(5), uuids()
+        TurnState(T0, server(max_channels=100), [campaign()], [agent(1)], busy, {7: due}),
+        TokenBucket(5),
+        uuids(),
     )
     assert len(decided.originates) == 1
     assert due.read == 1
@@ -883,7 +873,9 @@ def test_client_first_answered_and_connected():
     ]
     assert waiting.customer_channel == "PJSIP/trunk-0000001a"
     (connect,) = plan(
-        T0, server(), [campaign(type=CLIENT_FIRST)], [agent(4)], [waiting], {}, TokenBucket(5), uuids()
+        TurnState(T0, server(), [campaign(type=CLIENT_FIRST)], [agent(4)], [waiting], {}),
+        TokenBucket(5),
+        uuids(),
     ).connects
     transitions = steps(
         connect.call,
@@ -1126,7 +1118,9 @@ def test_client_first_connected_by_the_agent_bridge_context_events():
         customer_channel="PJSIP/trunk-0000001a",
     )
     (connect,) = plan(
-        T0, server(), [campaign(type=CLIENT_FIRST)], [agent(4)], [waiting], {}, TokenBucket(5), uuids()
+        TurnState(T0, server(), [campaign(type=CLIENT_FIRST)], [agent(4)], [waiting], {}),
+        TokenBucket(5),
+        uuids(),
     ).connects
     assert connect.to_ami_headers()["Context"] == "oc-agent-bridge"
     agent_leg = {"Channel": "PJSIP/1004-00000002", "Uniqueid": f"{UUID}-a", "Linkedid": f"{UUID}-a"}
@@ -1254,7 +1248,9 @@ def test_reconcile_finds_a_client_first_customer_waiting_on_hold():
     waiting = settled.call
     assert (waiting.state, waiting.customer_channel) == (CallState.ANSWERED, LOCAL_1["Channel"])
     (connect,) = plan(
-        T0, server(), [campaign(type=CLIENT_FIRST)], [agent(4)], [waiting], {}, TokenBucket(5), uuids()
+        TurnState(T0, server(), [campaign(type=CLIENT_FIRST)], [agent(4)], [waiting], {}),
+        TokenBucket(5),
+        uuids(),
     ).connects
     assert connect.to_ami_headers()["Variable"].endswith(f"OC_CUSTOMER={LOCAL_1['Channel']}")
 
@@ -1266,7 +1262,9 @@ def test_reconcile_gives_back_its_channel_to_a_waiting_customer_restored_after_a
     (settled,) = reconcile(T0 + timedelta(seconds=30), [restored], channels, {})
     assert (settled.status, settled.call.customer_channel) == ("up", LOCAL_1["Channel"])
     (connect,) = plan(
-        T0, server(), [campaign(type=CLIENT_FIRST)], [agent(4)], [settled.call], {}, TokenBucket(5), uuids()
+        TurnState(T0, server(), [campaign(type=CLIENT_FIRST)], [agent(4)], [settled.call], {}),
+        TokenBucket(5),
+        uuids(),
     ).connects
     assert connect.call.uuid == restored.uuid
 
@@ -1399,7 +1397,9 @@ MONDAY_1305 = datetime(2025, 1, 6, 13, 5, tzinfo=timezone.utc)  # 05:05 in Los A
 def test_defect_d_a_contact_is_called_on_its_own_clock_not_its_numbers():
     """A +1 212 (New York) number whose contact lives in Los Angeles: 05:05 there, no call."""
     due = {7: [contact(1, "+12125550100", tz="America/Los_Angeles")]}
-    decided = plan(MONDAY_1305, server(), [campaign()], [agent(1)], [], due, TokenBucket(5), uuids())
+    decided = plan(
+        TurnState(MONDAY_1305, server(), [campaign()], [agent(1)], [], due), TokenBucket(5), uuids()
+    )
     assert decided.originates == ()
     assert decided.skips == (
         ContactSkip(1, "not_callable", datetime(2025, 1, 6, 16, 0, tzinfo=timezone.utc)),
@@ -1408,7 +1408,9 @@ def test_defect_d_a_contact_is_called_on_its_own_clock_not_its_numbers():
 
 def test_defect_d_a_toll_free_number_is_called_only_within_hours_in_all_its_zones():
     due = {7: [contact(1, "+18005550199")]}
-    decided = plan(MONDAY_1305, server(), [campaign()], [agent(1)], [], due, TokenBucket(5), uuids())
+    decided = plan(
+        TurnState(MONDAY_1305, server(), [campaign()], [agent(1)], [], due), TokenBucket(5), uuids()
+    )
     assert decided.originates == ()
     # Guam, the last of the NANP's zones to reach 08:00, does at 22:00 UTC
     assert decided.skips == (
@@ -1421,7 +1423,7 @@ def test_defect_d_zones_whose_hours_never_overlap_skip_the_contact_with_the_reas
         window=CallingWindow(tz="Europe/Paris", daily_window=True, hour_start=9.0, hour_end=17.0)
     )
     due = {7: [contact(1, "+79161234567"), contact(2, "+79161234567", tz="Europe/Moscow")]}
-    decided = plan(MONDAY_1305, server(), [office], [agent(1)], [], due, TokenBucket(5), uuids())
+    decided = plan(TurnState(MONDAY_1305, server(), [office], [agent(1)], [], due), TokenBucket(5), uuids())
     (skip,) = decided.skips
     assert (skip.contact_id, skip.reason, skip.next_attempt_at) == (1, "no_common_hours", None)
     assert "Asia/Anadyr" in skip.detail and "Europe/Moscow" in skip.detail
@@ -1444,12 +1446,12 @@ def test_defect_j_no_client_first_call_to_a_number_abandoned_within_72_hours():
     abandoned_at = T0 - timedelta(hours=1)
     client = campaign(type=CLIENT_FIRST)
     due = {7: [contact(1, abandoned_at=abandoned_at), contact(2, "+33123456780")]}
-    decided = plan(T0, server(), [client], [agent(1)], [], due, TokenBucket(5), uuids())
+    decided = plan(TurnState(T0, server(), [client], [agent(1)], [], due), TokenBucket(5), uuids())
     assert decided.skips == (ContactSkip(1, "not_callable", abandoned_at + ABANDON_NO_RECALL),)
     assert [o.call.contact_id for o in decided.originates] == [2]
     # past the 72 h, it is called again
     later = abandoned_at + ABANDON_NO_RECALL
-    decided = plan(later, server(), [client], [agent(1)], [], due, TokenBucket(5), uuids())
+    decided = plan(TurnState(later, server(), [client], [agent(1)], [], due), TokenBucket(5), uuids())
     assert [o.call.contact_id for o in decided.originates][:1] == [1]
 
 
@@ -1458,26 +1460,15 @@ def test_defect_j_an_agent_on_the_line_may_call_the_number_within_72_hours():
     reserved for their agent (a call back, a previewed contact), dialled agent first."""
     recently = T0 - timedelta(hours=1)
     decided = plan(
-        T0,
-        server(),
-        [campaign()],
-        [agent(1)],
-        [],
-        {7: [contact(1, abandoned_at=recently)]},
+        TurnState(T0, server(), [campaign()], [agent(1)], [], {7: [contact(1, abandoned_at=recently)]}),
         TokenBucket(5),
         uuids(),
     )
     assert [o.call.contact_id for o in decided.originates] == [1]
     promised = contact(5, assigned_agent_id=1, abandoned_at=recently)
     decided = plan(
-        T0,
-        server(),
-        [campaign(type=CLIENT_FIRST)],
-        [agent(1)],
-        [],
-        {},
+        TurnState(T0, server(), [campaign(type=CLIENT_FIRST)], [agent(1)], [], {}, {1: [promised]}),
         TokenBucket(5),
         uuids(),
-        reserved={1: [promised]},
     )
     assert [(o.call.contact_id, o.call.campaign_type) for o in decided.originates] == [(5, AGENT_FIRST)]
