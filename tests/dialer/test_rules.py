@@ -109,6 +109,55 @@ def test_unbalanced_braces_are_refused():
 # --- sounds, caller ID, weekdays ------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("template", "number", "expected"),
+    [
+        ("PJSIP/{number}@trunk", "+33123456789", "PJSIP/+33123456789@trunk"),
+        ("PJSIP/{digits}@trunk", "+33123456789", "PJSIP/33123456789@trunk"),
+        ("PJSIP/{national}@trunk", "+33123456789", "PJSIP/0123456789@trunk"),
+        ("SIP/gw/{national}", "+442079460018", "SIP/gw/02079460018"),
+        ("PJSIP/{national}@us-trunk", "+12015550123", "PJSIP/2015550123@us-trunk"),
+        ("PJSIP/00{digits}@trunk", "+390612345678", "PJSIP/00390612345678@trunk"),
+        ("Local/{digits}@customers", "+15550101000", "Local/15550101000@customers"),
+    ],
+)
+def test_dial_string_placeholders(template, number, expected):
+    assert rules.dial_string(template, number) == expected
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "PJSIP/{phone}@trunk",
+        "PJSIP/{}@trunk",
+        "PJSIP/{0}@trunk",
+        "PJSIP/{number!r}",
+        "PJSIP/{number:>20}",
+        "{number",
+    ],
+)
+def test_dial_template_refuses_other_placeholders(template):
+    with pytest.raises(ValueError, match="dial template"):
+        rules.dial_string(template, "+33123456789")
+
+
+@pytest.mark.parametrize(
+    "template", ["PJSIP/{number}@trunk,30", "PJSIP/{number}@trunk;x", "PJSIP/{{number}}"]
+)
+def test_dial_string_refuses_characters_outside_the_safe_set(template):
+    with pytest.raises(ValueError, match="outside"):
+        rules.dial_string(template, "+33123456789")
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["0123456789", "+0123456789", "+33 1 23 45 67 89", "+33123456789\r\nAction: Hangup", "+123456", ""],
+)
+def test_dial_string_refuses_what_is_not_e164(number):
+    with pytest.raises(ValueError, match=r"E\.164"):
+        rules.dial_string("PJSIP/{number}@trunk", number)
+
+
 @pytest.mark.parametrize("sound", ["oc-please-hold", "custom/acme_hold.v2"])
 def test_sound_names(sound):
     assert rules.check_sound_name("hold_message", sound) == sound
