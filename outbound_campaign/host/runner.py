@@ -32,14 +32,8 @@ from datetime import datetime, timedelta, timezone
 
 from .. import live
 from ..dialer import agent_state, planning
-from ..dialer.ami import (
-    AmiActionError,
-    AmiClient,
-    AmiError,
-    AmiHeaderError,
-    AmiNotConnected,
-    OriginateUnknown,
-)
+from ..dialer.ami import AmiActionError, AmiClient, AmiError, AmiNotConnected, OriginateUnknown
+from ..dialer.ami_headers import AmiHeaderError
 from ..dialer.astdb import astdb_locations
 from ..dialer.campaign_status import NO_CONTACT_DUE
 from ..dialer.device_state import fold_device_states, free_agents, offerable

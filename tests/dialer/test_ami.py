@@ -1,4 +1,4 @@
-"""The AMI layer against the PBX simulator over real TCP."""
+"""The AMI layer against the PBX simulator over real TCP, and the header checks it runs first."""
 
 from __future__ import annotations
 
@@ -7,15 +7,8 @@ import logging
 
 import pytest
 
-from outbound_campaign.dialer.ami import (
-    AmiActionError,
-    AmiAuthError,
-    AmiClient,
-    AmiHeaderError,
-    OriginateUnknown,
-    join_variables,
-    validate_headers,
-)
+from outbound_campaign.dialer.ami import AmiActionError, AmiAuthError, AmiClient, OriginateUnknown
+from outbound_campaign.dialer.ami_headers import AmiHeaderError, join_variables, validate_headers
 from pbxsim import AmiUser, PbxSimulator, Scenario
 
 USERS = {
