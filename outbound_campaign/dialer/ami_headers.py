@@ -7,16 +7,15 @@ never strips.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
+
+from .rules import CONTROL_CHARACTERS
 
 HEADER_NAME = re.compile(r"[A-Za-z0-9_-]+")
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Asterisk reads a line into a 1024-byte buffer; a longer line makes it discard the whole action
 # (older releases went on reading, and the tail of the value became a header line of its own).
 MAX_LINE_BYTES = 1000
-# Cc: C0 and C1 controls and DEL (NUL, CR, LF, TAB…); Zl/Zp: U+2028/U+2029 line separators.
-_REFUSED_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
 
 
 class AmiHeaderError(ValueError):
@@ -28,9 +27,11 @@ def check_value(header: str, value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise AmiHeaderError(f"AMI header {header!r}: value must be a string, got {type(value).__name__}")
     text = str(value)
-    for char in text:
-        if unicodedata.category(char) in _REFUSED_CATEGORIES:
-            raise AmiHeaderError(f"AMI header {header!r}: control character {char!r} refused in {text!r}")
+    control = CONTROL_CHARACTERS.search(text)
+    if control:
+        raise AmiHeaderError(
+            f"AMI header {header!r}: control character {control.group()!r} refused in {text!r}"
+        )
     if len(f"{header}: {text}".encode()) > MAX_LINE_BYTES:
         raise AmiHeaderError(f"AMI header {header!r}: line longer than {MAX_LINE_BYTES} bytes refused")
     return text
