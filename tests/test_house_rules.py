@@ -5,6 +5,8 @@
   the tests run, so an ``import odoo`` would not fail there. This test reads the imports.)
 * A rule of ``dialer/rules.py`` is written there only: no other module of the addon defines a
   name, a function or a pattern literal of its own for it.
+* No module under ``dialer/`` grows past :data:`DIALER_MODULE_MAX_LINES` lines: one concept per
+  module, each small enough to hold in one's head (issue 10).
 """
 
 import ast
@@ -16,6 +18,8 @@ from outbound_campaign.dialer import pacing, rules
 
 ADDON = Path(__file__).resolve().parents[1] / "outbound_campaign"
 RULES = ADDON / "dialer" / "rules.py"
+#: The most lines a module of ``dialer/`` may have; past it, it holds more than one concept.
+DIALER_MODULE_MAX_LINES = 500
 SOURCES = sorted(path for path in ADDON.rglob("*.py") if path != RULES and "tests" not in path.parts)
 
 
@@ -109,3 +113,11 @@ def test_nothing_under_dialer_imports_odoo(path):
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             imported.add(node.module.split(".")[0])
     assert "odoo" not in imported
+
+
+@pytest.mark.parametrize("path", sorted((ADDON / "dialer").glob("*.py")), ids=lambda path: path.name)
+def test_no_dialer_module_grows_past_the_bound(path):
+    lines = len(path.read_text().splitlines())
+    assert lines <= DIALER_MODULE_MAX_LINES, (
+        f"{path.name} has {lines} lines: split it along its concepts (docs/architecture.md)"
+    )
