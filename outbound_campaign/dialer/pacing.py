@@ -19,10 +19,10 @@
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from .outcomes import NO_CUSTOMER_CALL, Outcome
 
@@ -30,6 +30,9 @@ from .outcomes import NO_CUSTOMER_CALL, Outcome
 #: the agent's phone rang out, the trunk refused the call, or its fate stayed unknown), as the
 #: outcome values the counters store.
 NOT_CUSTOMER_CALLS = frozenset(outcome.value for outcome in NO_CUSTOMER_CALL)
+#: The abandon rate is measured over this window (FTC/FCC: 30 days; Ofcom's 24 h is stricter per
+#: day but looser over the month at the same cap).
+PACING_WINDOW = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,26 @@ def stats_of_outcomes(counts: Mapping[str, int]) -> PacingStats:
         answered=counts.get(Outcome.ANSWERED.value, 0) + abandoned,
         abandoned=abandoned,
     )
+
+
+def window_first_day(now: datetime) -> date:
+    """The first day of the pacing window at ``now``: the counters count calls per UTC day, so the
+    window is today and the days before it, :data:`PACING_WINDOW` in all (today included)."""
+    return now.astimezone(timezone.utc).date() - timedelta(days=PACING_WINDOW.days - 1)
+
+
+class PacingCount:
+    """The calls of a campaign ended since its pacing counts were last read from the counters,
+    counted as they are (:func:`stats_of_outcomes`), so that pacing reacts at once."""
+
+    def __init__(self) -> None:
+        self.outcomes: Counter[str] = Counter()
+
+    def count(self, outcome: Outcome) -> None:
+        self.outcomes[outcome.value] += 1
+
+    def add_to(self, stats: PacingStats) -> PacingStats:
+        return stats + stats_of_outcomes(self.outcomes)
 
 
 class RollingStats:

@@ -151,6 +151,16 @@ def require_aware(now: datetime) -> datetime:
     return now.astimezone(timezone.utc)
 
 
+def utc(value: datetime | None) -> datetime | None:
+    """A naive UTC datetime as Odoo stores it → an aware one; None stays None."""
+    return value.replace(tzinfo=timezone.utc) if value else None
+
+
+def naive(value: datetime | None) -> datetime | None:
+    """An aware datetime → the naive UTC datetime Odoo stores."""
+    return value.astimezone(timezone.utc).replace(tzinfo=None) if value else None
+
+
 def _second_of_day(local: datetime) -> float:
     return local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
 
@@ -174,12 +184,12 @@ def _transition(after: datetime, before: datetime, zone: ZoneInfo) -> datetime:
 
 def _wall_to_utc(day: date, zone: ZoneInfo) -> datetime:
     """The first instant at which the clock of ``zone`` reads ``day`` 00:00 or later."""
-    naive = datetime.combine(day, time())
-    first = naive.replace(tzinfo=zone, fold=0).astimezone(timezone.utc)
-    if first.astimezone(zone).replace(tzinfo=None) == naive:
+    midnight = datetime.combine(day, time())
+    first = midnight.replace(tzinfo=zone, fold=0).astimezone(timezone.utc)
+    if first.astimezone(zone).replace(tzinfo=None) == midnight:
         return first
     # midnight falls in a spring-forward gap: the day starts when the clock jumps
-    earlier = naive.replace(tzinfo=zone, fold=1).astimezone(timezone.utc)
+    earlier = midnight.replace(tzinfo=zone, fold=1).astimezone(timezone.utc)
     return _transition(min(first, earlier), max(first, earlier), zone)
 
 

@@ -21,7 +21,6 @@ are on their way, in a short transaction of their own (the bus writes them when 
 """
 
 import asyncio
-import collections
 import contextlib
 import logging
 import math
@@ -39,7 +38,7 @@ from ..dialer.campaign_status import NO_CONTACT_DUE
 from ..dialer.device_state import fold_device_states, free_agents, offerable
 from ..dialer.events import call_uuid_of, check_timeouts, fold_event
 from ..dialer.notices import AGENT_INTERVAL, PendingNotices
-from ..dialer.pacing import TokenBucket, stats_of_outcomes
+from ..dialer.pacing import PacingCount, TokenBucket
 from ..dialer.reconciliation import RECONCILE_GRACE, reconcile
 from ..dialer.retries import decide_retry
 from ..dialer.views import CallState
@@ -50,20 +49,6 @@ _logger = logging.getLogger(__name__)
 
 #: How often calls left unsettled by a reconciliation are looked up again.
 RECHECK = 2.0
-
-
-class PacingCount:
-    """Calls of a campaign ended since its pacing counts were last read from the database, counted
-    as the store counts them (``pacing.stats_of_outcomes``)."""
-
-    def __init__(self):
-        self.outcomes = collections.Counter()
-
-    def count(self, result):
-        self.outcomes[result.outcome.value] += 1
-
-    def add_to(self, stats):
-        return stats + stats_of_outcomes(self.outcomes)
 
 
 def real_clock():
@@ -613,5 +598,5 @@ class DialerRunner:
             )
         self._progress.pop(result.uuid, None)
         self._results.append((result, decision, agent_next, missed))
-        self._ended_since_load.setdefault(result.campaign_id, PacingCount()).count(result)
+        self._ended_since_load.setdefault(result.campaign_id, PacingCount()).count(result.outcome)
         self._wake.set()

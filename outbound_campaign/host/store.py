@@ -16,7 +16,7 @@ import secrets
 import socket
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import psycopg2
 from psycopg2 import errors as pg_errors
@@ -27,26 +27,20 @@ from odoo.tools import SQL
 from ..dialer import agent_state
 from ..dialer.device_state import device_of
 from ..dialer.outcomes import CampaignType
-from ..dialer.pacing import PacingPolicy, PacingStats, stats_of_outcomes
-from ..dialer.rules import weekday_numbers
-from ..dialer.schedule import ABANDON_NO_RECALL, CallingWindow
+from ..dialer.pacing import PacingStats
+from ..dialer.schedule import ABANDON_NO_RECALL, naive, utc
 from ..dialer.views import (
     AgentView,
     CallState,
     CallView,
-    CampaignView,
     ContactView,
     DialerServerView,
-    RetryDelays,
 )
 
 _logger = logging.getLogger(__name__)
 
 #: Errors after which a transaction is simply run again: another one won the rows it wanted.
 TRANSIENT_DB_ERRORS = (pg_errors.SerializationFailure, pg_errors.LockNotAvailable, pg_errors.DeadlockDetected)
-#: The abandon rate is measured over this window (FTC/FCC: 30 days; Ofcom's 24 h is stricter per
-#: day but looser over the month at the same cap).
-PACING_WINDOW = timedelta(days=30)
 #: Joined to the contacts ``k`` a query reads: ``dnc.listed`` is true when the contact's number is on
 #: its company's do-not-call list. LATERAL with LIMIT 1 makes it one probe of the list's unique
 #: index per contact read (a plain EXISTS may be planned as a hash of the whole list).
@@ -72,16 +66,6 @@ def last_abandon(now):
                             ORDER BY a.end_at DESC LIMIT 1) abandon ON true""",
         naive(now - ABANDON_NO_RECALL),
     )
-
-
-def utc(value):
-    """A naive UTC datetime as stored by Odoo → an aware one; None stays None."""
-    return value.replace(tzinfo=timezone.utc) if value else None
-
-
-def naive(value):
-    """An aware datetime → the naive UTC datetime Odoo stores."""
-    return value.astimezone(timezone.utc).replace(tzinfo=None) if value else None
 
 
 #: A lease holder: ``kind@hostname:pid/locality.token``. The random token makes it unique per
@@ -112,19 +96,6 @@ class LeaseLost(Exception):
     """This host no longer holds an unexpired lease of its server: it must write nothing more."""
 
 
-def pacing_stats(env, campaign_ids, now):
-    """Per campaign, the pacing counts of its calls ended over the pacing window at ``now``, in
-    whole UTC days: today and the days before it, PACING_WINDOW in all (30 days, today included).
-    Read from the campaign counters (``outbound.campaign.counter``: a row per campaign, outcome and
-    day, however many calls), counted by ``pacing.stats_of_outcomes``: the dialer paces on it and
-    the live dashboard shows it."""
-    if not campaign_ids:
-        return {}
-    first_day = naive(now).date() - timedelta(days=PACING_WINDOW.days - 1)
-    counts = env["outbound.campaign.counter"]._call_counts(campaign_ids, first_day)
-    return {campaign_id: stats_of_outcomes(outcomes) for campaign_id, outcomes in counts.items()}
-
-
 @dataclass
 class Changes:
     """What the writes of one transaction changed: agents whose state moved (their consoles are
@@ -136,51 +107,6 @@ class Changes:
     def clear(self):
         self.agents.clear()
         self.campaigns.clear()
-
-
-def calling_window(campaign):
-    """The calling window of an ``outbound.campaign`` record, as the engine reads it (the
-    dashboard's forecast uses the same)."""
-    return CallingWindow(
-        tz=campaign.tz or "UTC",
-        date_start=campaign.date_start or None,
-        date_end=campaign.date_end or None,
-        daily_window=campaign.use_time_window,
-        hour_start=campaign.time_start if campaign.use_time_window else 0.0,
-        hour_end=campaign.time_end if campaign.use_time_window else 24.0,
-        weekdays=weekday_numbers(campaign),
-        legal_hours=(8.0, 21.0) if campaign.enforce_legal_hours else None,
-    )
-
-
-def campaign_view(campaign, server_id, stats=None):
-    """The engine's view of an ``outbound.campaign`` record: the model checks it at save (so that it
-    refuses whatever the engine would), the store loads it to dial and to settle calls."""
-    return CampaignView(
-        id=campaign.id,
-        type=CampaignType(campaign.campaign_type),
-        server_id=server_id,
-        window=calling_window(campaign),
-        caller_id_number=campaign.caller_id_number or "",
-        caller_id_name=campaign.caller_id_name or "",
-        dial_timeout=campaign.dial_timeout,
-        agent_ring_timeout=campaign.agent_ring_timeout,
-        max_attempts=campaign.max_attempts,
-        retry_delays=RetryDelays(
-            busy=timedelta(minutes=campaign.retry_delay_busy),
-            no_answer=timedelta(minutes=campaign.retry_delay_no_answer),
-            failed=timedelta(minutes=campaign.retry_delay_failed),
-        ),
-        max_wait=campaign.max_wait,
-        hold_message=campaign.hold_message or None,
-        abandon_message=campaign.abandon_message or None,
-        pacing=PacingPolicy(
-            max_ratio=campaign.max_dial_ratio, abandon_cap=max(campaign.abandon_rate_cap, 0.01) / 100.0
-        ),
-        stats=stats or PacingStats(),
-        wrap_up_time=max(campaign.wrap_up_time, 0),
-        preview=campaign.preview,
-    )
 
 
 class DialerStore:
@@ -345,11 +271,11 @@ class DialerStore:
             else:  # the calls in flight of an archived campaign still end properly
                 Campaign = Campaign.with_context(active_test=False)
                 campaigns = Campaign.browse(ids).exists()
-            stats = pacing_stats(env, campaigns.ids, now)
+            stats = env["outbound.campaign.counter"]._pacing_stats(campaigns.ids, now)
             views = []
             for campaign in campaigns:
                 try:
-                    view = campaign_view(campaign, self.server_id, stats.get(campaign.id, PacingStats()))
+                    view = campaign._dialer_view(self.server_id, stats.get(campaign.id, PacingStats()))
                     if ids is None:  # to dial; calls in flight end whatever the campaign became
                         view.check_dialable()
                     views.append(view)

@@ -1,9 +1,10 @@
-from datetime import timezone
 from zoneinfo import ZoneInfo
 
 from odoo import api, fields, models
 from odoo.tools import SQL
 from odoo.tools.sql import create_index
+
+from ..dialer.schedule import utc
 
 
 class OutboundCall(models.Model):
@@ -44,7 +45,7 @@ class OutboundCall(models.Model):
     @api.depends("start_at", "campaign_id.tz")
     def _compute_start_hour(self):
         for call in self:
-            start = call.start_at and call.start_at.replace(tzinfo=timezone.utc)
+            start = utc(call.start_at)
             call.start_hour = (
                 start.astimezone(ZoneInfo(call.campaign_id.tz or "UTC")).hour if start else False
             )

@@ -1,13 +1,18 @@
+from datetime import timedelta
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.base.models.res_partner import _tz_get
 
 from ..dialer import rules
-from ..host.store import campaign_view
+from ..dialer.outcomes import CampaignType
+from ..dialer.pacing import PacingPolicy, PacingStats
+from ..dialer.schedule import LEGAL_HOURS, CallingWindow
+from ..dialer.views import CampaignView, RetryDelays
 
 CONTACT_STATES_OPEN = ("pending", "in_progress")
-#: What the engine reads of a campaign (``host.store.campaign_view``): a running campaign is
+#: What the engine reads of a campaign (:meth:`OutboundCampaign._dialer_view`): a running campaign is
 #: checked again whenever one of them changes.
 DIALER_FIELDS = (
     "state",
@@ -360,7 +365,7 @@ class OutboundCampaign(models.Model):
                     )
                 )
             try:
-                campaign_view(campaign, campaign.dialer_server_id.id).check_dialable()
+                campaign._dialer_view(campaign.dialer_server_id.id).check_dialable()
             except ValueError as error:
                 raise ValidationError(
                     self.env._(
@@ -455,6 +460,51 @@ class OutboundCampaign(models.Model):
             lambda campaign: (
                 (campaign.date_end and campaign.date_end < today) or campaign not in with_contacts_left
             )
+        )
+
+    def _calling_window(self):
+        """The campaign's calling window, as the engine reads it (the dashboard's forecast too)."""
+        self.ensure_one()
+        return CallingWindow(
+            tz=self.tz or "UTC",
+            date_start=self.date_start or None,
+            date_end=self.date_end or None,
+            daily_window=self.use_time_window,
+            hour_start=self.time_start if self.use_time_window else 0.0,
+            hour_end=self.time_end if self.use_time_window else 24.0,
+            weekdays=rules.weekday_numbers(self),
+            legal_hours=LEGAL_HOURS if self.enforce_legal_hours else None,
+        )
+
+    def _dialer_view(self, server_id, stats=None):
+        """The engine's view of the campaign: checked at save (so that the model refuses whatever
+        the engine would), loaded by the dialer host to dial and to settle calls. ``stats``: its
+        pacing counts over the window (``outbound.campaign.counter._pacing_stats``)."""
+        self.ensure_one()
+        return CampaignView(
+            id=self.id,
+            type=CampaignType(self.campaign_type),
+            server_id=server_id,
+            window=self._calling_window(),
+            caller_id_number=self.caller_id_number or "",
+            caller_id_name=self.caller_id_name or "",
+            dial_timeout=self.dial_timeout,
+            agent_ring_timeout=self.agent_ring_timeout,
+            max_attempts=self.max_attempts,
+            retry_delays=RetryDelays(
+                busy=timedelta(minutes=self.retry_delay_busy),
+                no_answer=timedelta(minutes=self.retry_delay_no_answer),
+                failed=timedelta(minutes=self.retry_delay_failed),
+            ),
+            max_wait=self.max_wait,
+            hold_message=self.hold_message or None,
+            abandon_message=self.abandon_message or None,
+            pacing=PacingPolicy(
+                max_ratio=self.max_dial_ratio, abandon_cap=max(self.abandon_rate_cap, 0.01) / 100.0
+            ),
+            stats=stats or PacingStats(),
+            wrap_up_time=max(self.wrap_up_time, 0),
+            preview=self.preview,
         )
 
     @api.model

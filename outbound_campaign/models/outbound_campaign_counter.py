@@ -2,6 +2,8 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 from odoo.tools.sql import create_index
 
+from ..dialer.pacing import stats_of_outcomes, window_first_day
+
 #: Prefixes of the counters' kinds: ``contact:<state>`` (no day) and ``call:<outcome>`` (per day).
 CONTACT = "contact:"
 CALL = "call:"
@@ -131,6 +133,16 @@ class OutboundCampaignCounter(models.Model):
             if count:
                 counts.setdefault(campaign_id, {})[kind.removeprefix(CALL)] = count
         return counts
+
+    @api.model
+    def _pacing_stats(self, campaign_ids, now):
+        """Per campaign, the pacing counts of its calls ended over the pacing window at ``now``
+        (``pacing.window_first_day``), counted by ``pacing.stats_of_outcomes``: the dialer paces on
+        them and the live dashboard shows them."""
+        if not campaign_ids:
+            return {}
+        counts = self._call_counts(campaign_ids, window_first_day(now))
+        return {campaign_id: stats_of_outcomes(outcomes) for campaign_id, outcomes in counts.items()}
 
     @api.model
     def _cron_compact(self):

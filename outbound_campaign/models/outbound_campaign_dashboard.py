@@ -12,7 +12,7 @@ from .. import live
 from ..dialer import campaign_status, forecast, schedule
 from ..dialer.outcomes import NO_DIAL_ATTEMPT, TRUNK_REFUSAL_RUN, asterisk_status, trunk_refuses
 from ..dialer.pacing import PacingStats
-from ..host.store import calling_window, naive, pacing_stats, utc
+from ..dialer.schedule import naive, utc
 from .outbound_campaign_counter import CONTACT
 
 #: The dialer host renews its heartbeat every third of its lease (10 s by default) and the cron
@@ -64,7 +64,7 @@ class OutboundCampaign(models.Model):
         refusals = self._dashboard_trunk_refusals()
         # The dialer's own reading of the campaigns (pacing counts over whole days, calling
         # window), so that the card shows what the dialer acts on.
-        pacing = pacing_stats(self.env, self.ids, now)
+        pacing = self.env["outbound.campaign.counter"]._pacing_stats(self.ids, now)
         reasons = (
             self.env["outbound.pause.reason"]
             .with_context(active_test=False)
@@ -236,7 +236,7 @@ class OutboundCampaign(models.Model):
 
     def _dashboard_forecast(self, now, left, closed_recently):
         try:  # the calling window exactly as the dialer reads it
-            window = calling_window(self)
+            window = self._calling_window()
         except ValueError:  # settings the dialer refuses too: it does not dial this campaign
             return forecast.Forecast(forecast.NO_PACE)
         pace = forecast.pace_per_hour(closed_recently, now, window)

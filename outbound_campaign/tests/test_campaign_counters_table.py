@@ -5,7 +5,6 @@ from odoo.tests import tagged
 from odoo.tools import SQL
 
 from ..dialer.pacing import PacingStats
-from ..host.store import pacing_stats
 from ..importer.sql_copy import copy_rows
 from .common import OutboundCampaignCase
 
@@ -147,7 +146,7 @@ class TestCampaignCountersTable(OutboundCampaignCase):
         )
         self.assertCountersExact()
         self.assertEqual(
-            pacing_stats(self.env, [self.survey.id], NOW)[self.survey.id],
+            self.env["outbound.campaign.counter"]._pacing_stats([self.survey.id], NOW)[self.survey.id],
             # the missed agent leg is no customer call; an abandon is a live answer
             PacingStats(dialed=3, answered=2, abandoned=1),
         )
@@ -237,7 +236,7 @@ class TestCampaignCountersTable(OutboundCampaignCase):
                 self.call_values(contacts[3], "unknown", datetime(2025, 1, 6, 11, 0)),
             ]
         )
-        stats = pacing_stats(self.env, [self.survey.id, self.campaign.id], NOW)
+        stats = self.env["outbound.campaign.counter"]._pacing_stats([self.survey.id, self.campaign.id], NOW)
         self.assertEqual(list(stats), [self.survey.id], "a campaign without calls has no counts")
         self.assertEqual(
             (stats[self.survey.id].dialed, stats[self.survey.id].answered, stats[self.survey.id].abandoned),

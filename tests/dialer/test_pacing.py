@@ -3,11 +3,13 @@
 import heapq
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from outbound_campaign.dialer.outcomes import Outcome
 from outbound_campaign.dialer.pacing import (
+    PacingCount,
     PacingPolicy,
     PacingStats,
     RollingStats,
@@ -17,6 +19,7 @@ from outbound_campaign.dialer.pacing import (
     client_first_dials,
     dial_ratio,
     share_round_robin,
+    window_first_day,
 )
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc)
@@ -78,6 +81,28 @@ def test_ratio_tapers_to_one_near_the_abandon_cap():
 def test_policy_refuses_a_ratio_below_one():
     with pytest.raises(ValueError):
         PacingPolicy(max_ratio=0.5)
+
+
+def test_the_window_is_thirty_utc_days_today_included():
+    assert window_first_day(T0) == date(2025, 2, 2)
+    # 00:30 in Paris on the 3rd is still the 2nd in UTC, the day the counters count it on
+    assert window_first_day(datetime(2025, 3, 3, 0, 30, tzinfo=timezone(timedelta(hours=1)))) == date(
+        2025, 2, 1
+    )
+
+
+def test_calls_ended_since_the_last_read_count_as_the_counters_do():
+    since = PacingCount()
+    for outcome in (
+        Outcome.ANSWERED,
+        Outcome.ABANDONED,
+        Outcome.BUSY,
+        Outcome.AGENT_NO_ANSWER,
+        Outcome.UNKNOWN,
+    ):
+        since.count(outcome)
+    # an abandon is a live answer too; the agent's miss and the unknown fate are no customer call
+    assert since.add_to(PacingStats(10, 4, 1)) == PacingStats(13, 6, 2)
 
 
 def test_rolling_stats_forget_calls_older_than_the_window():
