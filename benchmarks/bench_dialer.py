@@ -211,7 +211,8 @@ def bench_selection(registry, sizes=(10_000, 1_000_000), runs=1000):
                     baseline.append(time.perf_counter() - started)
             for _ in range(runs):
                 started = time.perf_counter()
-                due = store.due_contacts({world.campaign_id: 10}, now)
+                with store.env() as env:
+                    due = store.due_contacts(env, {world.campaign_id: 10}, now)
                 samples.append(time.perf_counter() - started)
             assert len(due[world.campaign_id]) == 10
         finally:

@@ -312,14 +312,14 @@ class DialerRunner:
             with self.store.env() as env:
                 self.store.check_lease(env)  # nothing is written by a host that lost the server
                 if progress or results or missed or freed:
-                    self.store.record_batch(progress, results, missed, freed, env=env)
-                self.store.record_device_states(devices, env=env)
+                    self.store.record_batch(env, progress, results, missed, freed)
+                self.store.record_device_states(env, devices)
                 if wrap_ups_over:
-                    self.store.end_wrap_ups(now, env=env)
+                    self.store.end_wrap_ups(env, now)
                 plan, claimed, contacts = self._plan(env, campaigns) if campaigns else (None, [], {})
                 if plan is not None:
                     statuses = self._write_statuses(env, plan.statuses)
-                agents_campaigns = self.store.campaigns_of_agents(self.store.changes.agents, env=env)
+                agents_campaigns = self.store.campaigns_of_agents(env, self.store.changes.agents)
         except Exception as exc:
             # Rolled back whole: keep what was to be stored for the next turn, send nothing.
             self._progress = {**{call.uuid: call for call in progress}, **self._progress}
@@ -360,10 +360,10 @@ class DialerRunner:
         claim its choices."""
         now = self.clock()
         campaign_ids = [campaign.id for campaign in campaigns]
-        agents = free_agents(self.store.load_ready_agents(campaign_ids, env=env), self.device_states)
+        agents = free_agents(self.store.load_ready_agents(env, campaign_ids), self.device_states)
         in_flight = [call for call in self.calls.values() if call.in_flight]
         elsewhere = {cid for agent in agents for cid in agent.campaign_ids} - set(campaign_ids)
-        wanting_agents = self.store.calls_wanting_agents_elsewhere(elsewhere, env=env)
+        wanting_agents = self.store.calls_wanting_agents_elsewhere(env, elsewhere)
         free_channels = max(0, self._server.max_channels - len(in_flight))
         limits = {}
         for campaign in campaigns:
@@ -373,19 +373,19 @@ class DialerRunner:
             ratio_cap = max(1, math.ceil(campaign.pacing.max_ratio))
             # Without an agent, one contact tells "no agent ready" from "no contact due".
             limits[campaign.id] = min(free_channels, ready * ratio_cap) + 2 if ready else 1
-        due = self.store.due_contacts(limits, now, env=env)
-        reserved = self.store.reserved_contacts([agent.id for agent in agents], campaign_ids, now, env=env)
+        due = self.store.due_contacts(env, limits, now)
+        reserved = self.store.reserved_contacts(env, [agent.id for agent in agents], campaign_ids, now)
         state = planning.TurnState(
             now, self._server, campaigns, agents, in_flight + wanting_agents, due, reserved
         )
         plan = planning.plan(state, self._bucket, lambda: str(uuid.uuid4()), self._start)
-        self.store.apply_skips(plan.skips, env=env)
+        self.store.apply_skips(env, plan.skips)
         for connect in plan.connects:
-            self.store.connect_agent(connect.call, env=env)
+            self.store.connect_agent(env, connect.call)
         contacts = {contact.id: contact for group in (*due.values(), *reserved.values()) for contact in group}
-        claimed = self.store.claim(plan.originates, contacts, env=env) if plan.originates else []
+        claimed = self.store.claim(env, plan.originates, contacts) if plan.originates else []
         if claimed or plan.connects:
-            self.store.write_shared_agents(plan.shared_agents, env=env)
+            self.store.write_shared_agents(env, plan.shared_agents)
         return plan, claimed, contacts
 
     def _write_statuses(self, env, statuses):
@@ -404,7 +404,7 @@ class DialerRunner:
                 or (written[1] is not None and written[1] <= now)
             ):
                 lookups.append(campaign_id)
-        next_due = self.store.next_due(lookups, now, env=env)
+        next_due = self.store.next_due(env, lookups, now)
         to_write, keys = {}, {}
         for campaign_id, status in statuses.items():
             written = self._statuses_written.get(campaign_id)
@@ -419,7 +419,7 @@ class DialerRunner:
             if key != written:
                 to_write[campaign_id] = (replace(status, dial_ratio=key[2]), until)
                 keys[campaign_id] = key
-        self.store.write_statuses(to_write, now, env=env)
+        self.store.write_statuses(env, to_write, now)
         return keys
 
     def _notify_if_due(self):

@@ -1,8 +1,10 @@
-"""The database side of the dialer host: every read and write in its own short transaction.
+"""The database side of the dialer host, in short transactions.
 
-Nothing here holds a cursor across a network wait: each method opens a cursor, does its work,
-commits and closes it. Contacts are claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` and their
-call rows are committed before any Originate is sent, so a crash can lose no call.
+Nothing here holds a cursor across a network wait. The lease, the heartbeat and the loading of the
+server, the campaigns and the calls open a transaction of their own (:meth:`DialerStore.env`);
+the reads and writes of a dialling turn take the ``env`` of the one short transaction the runner
+opens for the turn. Contacts are claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` and their call
+rows are committed before any Originate is sent, so a crash can lose no call.
 
 What a turn changed (agents whose state moved, campaigns whose calls, contacts, agents or dialing
 status moved) is gathered in :attr:`DialerStore.changes`, for the host's live notifications.
@@ -129,10 +131,6 @@ class DialerStore:
         """A short transaction, committed on success, retried by the caller on serialization failure."""
         with self.registry.cursor() as cr:
             yield api.Environment(cr, SUPERUSER_ID, {})
-
-    def _run(self, work, env=None):
-        """``work(env)`` inside the caller's transaction ``env``, or in a short one of its own."""
-        return work(env) if env is not None else self._retrying(work)
 
     def _retrying(self, work, attempts=5):
         # Two hosts (or a host and a manager's click) may touch the same rows: PostgreSQL then
@@ -283,81 +281,73 @@ class DialerStore:
                     _logger.warning("Campaign %s cannot be dialled: %s", campaign.display_name, exc)
             return views
 
-    def load_ready_agents(self, campaign_ids, env=None):
+    def load_ready_agents(self, env, campaign_ids):
         """Agents ready to take a call who serve the running campaigns ``campaign_ids`` of this
         server, with those campaigns and the running campaigns of other servers they serve: one
         pool of agents for all (see :meth:`calls_wanting_agents_elsewhere`)."""
         if not campaign_ids:
             return []
-
-        def work(env):
-            env.cr.execute(
-                SQL(
-                    """
-                    SELECT a.id, a.channel, a.state_changed_at, array_agg(r.campaign_id)
-                      FROM outbound_agent a
-                      JOIN outbound_campaign_agent_rel r ON r.agent_id = a.id
-                      JOIN outbound_campaign c ON c.id = r.campaign_id
-                     WHERE a.active AND a.state = 'ready'
-                       AND (c.id = ANY(%(ours)s)
-                            OR (c.active AND c.state = 'running' AND c.dialer_server_id != %(server)s))
-                  GROUP BY a.id
-                    HAVING bool_or(c.id = ANY(%(ours)s))
-                    """,
-                    ours=list(campaign_ids),
-                    server=self.server_id,
-                )
+        env.cr.execute(
+            SQL(
+                """
+                SELECT a.id, a.channel, a.state_changed_at, array_agg(r.campaign_id)
+                  FROM outbound_agent a
+                  JOIN outbound_campaign_agent_rel r ON r.agent_id = a.id
+                  JOIN outbound_campaign c ON c.id = r.campaign_id
+                 WHERE a.active AND a.state = 'ready'
+                   AND (c.id = ANY(%(ours)s)
+                        OR (c.active AND c.state = 'running' AND c.dialer_server_id != %(server)s))
+              GROUP BY a.id
+                HAVING bool_or(c.id = ANY(%(ours)s))
+                """,
+                ours=list(campaign_ids),
+                server=self.server_id,
             )
-            agents = []
-            for agent_id, channel, since, campaigns in env.cr.fetchall():
-                try:
-                    ready_since = utc(since) or datetime.min.replace(tzinfo=timezone.utc)
-                    agents.append(AgentView(agent_id, channel, frozenset(campaigns), ready_since))
-                except ValueError as exc:
-                    _logger.warning("Agent %s cannot be called: %s", agent_id, exc)
-            return agents
+        )
+        agents = []
+        for agent_id, channel, since, campaigns in env.cr.fetchall():
+            try:
+                ready_since = utc(since) or datetime.min.replace(tzinfo=timezone.utc)
+                agents.append(AgentView(agent_id, channel, frozenset(campaigns), ready_since))
+            except ValueError as exc:
+                _logger.warning("Agent %s cannot be called: %s", agent_id, exc)
+        return agents
 
-        return self._run(work, env)
-
-    def calls_wanting_agents_elsewhere(self, campaign_ids, env=None):
+    def calls_wanting_agents_elsewhere(self, env, campaign_ids):
         """Client-first calls not yet with an agent of the campaigns ``campaign_ids`` of other
         servers (the campaigns our ready agents also serve) whose host holds its lease: they will
         want the agents they share with ours. A lapsed lease leaves nobody to send them an agent."""
         if not campaign_ids:
             return []
-
-        def work(env):
-            env.cr.execute(
-                SQL(
-                    """
-                    SELECT k.uuid, k.campaign_id, k.contact_id, c.dialer_server_id, k.state
-                      FROM outbound_call k
-                      JOIN outbound_campaign c ON c.id = k.campaign_id
-                      JOIN outbound_dialer_server s ON s.id = c.dialer_server_id
-                     WHERE k.campaign_id = ANY(%s) AND c.dialer_server_id != %s
-                       AND k.state IN ('queued', 'originating', 'ringing', 'answered')
-                       AND k.agent_id IS NULL AND k.dial_mode = 'client_first'
-                       AND s.lease_until > now() AT TIME ZONE 'UTC'
-                    """,
-                    list(campaign_ids),
-                    self.server_id,
-                )
+        env.cr.execute(
+            SQL(
+                """
+                SELECT k.uuid, k.campaign_id, k.contact_id, c.dialer_server_id, k.state
+                  FROM outbound_call k
+                  JOIN outbound_campaign c ON c.id = k.campaign_id
+                  JOIN outbound_dialer_server s ON s.id = c.dialer_server_id
+                 WHERE k.campaign_id = ANY(%s) AND c.dialer_server_id != %s
+                   AND k.state IN ('queued', 'originating', 'ringing', 'answered')
+                   AND k.agent_id IS NULL AND k.dial_mode = 'client_first'
+                   AND s.lease_until > now() AT TIME ZONE 'UTC'
+                """,
+                list(campaign_ids),
+                self.server_id,
             )
-            return [
-                CallView(
-                    uuid,
-                    campaign_id,
-                    contact_id,
-                    server_id,
-                    CampaignType.CLIENT_FIRST,
-                    state=CallState(state),
-                )
-                for uuid, campaign_id, contact_id, server_id, state in env.cr.fetchall()
-            ]
+        )
+        return [
+            CallView(
+                uuid,
+                campaign_id,
+                contact_id,
+                server_id,
+                CampaignType.CLIENT_FIRST,
+                state=CallState(state),
+            )
+            for uuid, campaign_id, contact_id, server_id, state in env.cr.fetchall()
+        ]
 
-        return self._run(work, env)
-
-    def due_contacts(self, limits, now, env=None):
+    def due_contacts(self, env, limits, now):
         """Per campaign, up to ``limits[campaign_id]`` pending contacts due now, oldest due first,
         not reserved for an agent (:meth:`reserved_contacts`) and not on the company's do-not-call
         list (those are marked ``dnc`` here, in the same transaction, and never dialled), each
@@ -366,51 +356,49 @@ class DialerStore:
         Served by the partial index ``outbound_contact_due_index``; no lock is taken here:
         :meth:`claim` locks what the engine chose.
         """
-
-        def work(env):
-            due, banned = {}, []
-            for campaign_id, limit in limits.items():
-                if limit <= 0:
-                    continue
-                env.cr.execute(
-                    SQL(
-                        """
-                        SELECT k.id, k.phone_e164, k.attempt_count, k.tz, dnc.listed, abandon.end_at
-                          FROM outbound_contact k %s %s
-                         WHERE k.campaign_id = %s AND k.state = 'pending'
-                           AND (k.next_attempt_at IS NULL OR k.next_attempt_at <= %s)
-                           AND k.assigned_agent_id IS NULL
-                      ORDER BY k.campaign_id, k.next_attempt_at NULLS FIRST, k.id
-                         LIMIT %s
-                        """,
-                        DO_NOT_CALL,
-                        last_abandon(now),
-                        campaign_id,
-                        naive(now),
-                        limit,
-                    )
+        if not limits:
+            return {}
+        due, banned = {}, []
+        for campaign_id, limit in limits.items():
+            if limit <= 0:
+                continue
+            env.cr.execute(
+                SQL(
+                    """
+                    SELECT k.id, k.phone_e164, k.attempt_count, k.tz, dnc.listed, abandon.end_at
+                      FROM outbound_contact k %s %s
+                     WHERE k.campaign_id = %s AND k.state = 'pending'
+                       AND (k.next_attempt_at IS NULL OR k.next_attempt_at <= %s)
+                       AND k.assigned_agent_id IS NULL
+                  ORDER BY k.campaign_id, k.next_attempt_at NULLS FIRST, k.id
+                     LIMIT %s
+                    """,
+                    DO_NOT_CALL,
+                    last_abandon(now),
+                    campaign_id,
+                    naive(now),
+                    limit,
                 )
-                due[campaign_id] = []
-                for cid, e164, attempts, tz, listed, abandoned_at in env.cr.fetchall():
-                    if listed:
-                        banned.append(cid)
-                    else:
-                        due[campaign_id].append(
-                            ContactView(
-                                cid,
-                                campaign_id,
-                                e164 or "",
-                                attempts,
-                                tz or None,
-                                abandoned_at=utc(abandoned_at),
-                            )
+            )
+            due[campaign_id] = []
+            for cid, e164, attempts, tz, listed, abandoned_at in env.cr.fetchall():
+                if listed:
+                    banned.append(cid)
+                else:
+                    due[campaign_id].append(
+                        ContactView(
+                            cid,
+                            campaign_id,
+                            e164 or "",
+                            attempts,
+                            tz or None,
+                            abandoned_at=utc(abandoned_at),
                         )
-            self._mark_do_not_call(env, banned)
-            return due
+                    )
+        self._mark_do_not_call(env, banned)
+        return due
 
-        return self._run(work, env) if limits else {}
-
-    def reserved_contacts(self, agent_ids, campaign_ids, now, env=None):
+    def reserved_contacts(self, env, agent_ids, campaign_ids, now):
         """Per agent, their reserved contacts due now in the campaigns ``campaign_ids`` (a call back,
         a previewed contact they chose), oldest due first; do-not-call numbers marked ``dnc``.
         Served by the index on ``assigned_agent_id`` (reserved contacts are few). They are dialled
@@ -418,34 +406,30 @@ class DialerStore:
         do not hold them back (Ofcom), so no abandon is looked up."""
         if not agent_ids or not campaign_ids:
             return {}
-
-        def work(env):
-            env.cr.execute(
-                SQL(
-                    """
-                    SELECT k.id, k.campaign_id, k.phone_e164, k.attempt_count, k.tz, k.assigned_agent_id, dnc.listed
-                      FROM outbound_contact k %s
-                     WHERE k.assigned_agent_id = ANY(%s) AND k.campaign_id = ANY(%s) AND k.state = 'pending'
-                       AND (k.next_attempt_at IS NULL OR k.next_attempt_at <= %s)
-                  ORDER BY k.next_attempt_at NULLS FIRST, k.id
-                    """,
-                    DO_NOT_CALL,
-                    list(agent_ids),
-                    list(campaign_ids),
-                    naive(now),
-                )
+        env.cr.execute(
+            SQL(
+                """
+                SELECT k.id, k.campaign_id, k.phone_e164, k.attempt_count, k.tz, k.assigned_agent_id, dnc.listed
+                  FROM outbound_contact k %s
+                 WHERE k.assigned_agent_id = ANY(%s) AND k.campaign_id = ANY(%s) AND k.state = 'pending'
+                   AND (k.next_attempt_at IS NULL OR k.next_attempt_at <= %s)
+              ORDER BY k.next_attempt_at NULLS FIRST, k.id
+                """,
+                DO_NOT_CALL,
+                list(agent_ids),
+                list(campaign_ids),
+                naive(now),
             )
-            reserved, banned = {}, []
-            for cid, campaign_id, e164, attempts, tz, agent_id, listed in env.cr.fetchall():
-                if listed:
-                    banned.append(cid)
-                    continue
-                contact = ContactView(cid, campaign_id, e164 or "", attempts, tz or None, agent_id)
-                reserved.setdefault(agent_id, []).append(contact)
-            self._mark_do_not_call(env, banned)
-            return reserved
-
-        return self._run(work, env)
+        )
+        reserved, banned = {}, []
+        for cid, campaign_id, e164, attempts, tz, agent_id, listed in env.cr.fetchall():
+            if listed:
+                banned.append(cid)
+                continue
+            contact = ContactView(cid, campaign_id, e164 or "", attempts, tz or None, agent_id)
+            reserved.setdefault(agent_id, []).append(contact)
+        self._mark_do_not_call(env, banned)
+        return reserved
 
     def _mark_do_not_call(self, env, contact_ids):
         """Due contacts whose number is on their company's do-not-call list: ``dnc``, never dialled."""
@@ -509,7 +493,7 @@ class DialerStore:
 
     # -- writing what the engine decided -------------------------------------------------------
 
-    def claim(self, orders, contacts, env=None):
+    def claim(self, env, orders, contacts):
         """Lock the chosen contacts, mark them in progress and commit a queued call row for each;
         each agent of an agent-first call is ringing with that call as their current call.
 
@@ -520,64 +504,60 @@ class DialerStore:
         if not orders:
             return []
         by_contact = {order.call.contact_id: order for order in orders}
-
-        def work(env):
-            self.check_lease(env)
-            env.cr.execute(
-                SQL(
-                    """
-                    UPDATE outbound_contact
-                       SET state = 'in_progress', write_date = now() AT TIME ZONE 'UTC', write_uid = %s
-                     WHERE id IN (SELECT id FROM outbound_contact
-                                   WHERE id = ANY(%s) AND state = 'pending'
-                                     FOR UPDATE SKIP LOCKED)
-                 RETURNING id
-                    """,
-                    SUPERUSER_ID,
-                    list(by_contact),
-                )
+        self.check_lease(env)
+        env.cr.execute(
+            SQL(
+                """
+                UPDATE outbound_contact
+                   SET state = 'in_progress', write_date = now() AT TIME ZONE 'UTC', write_uid = %s
+                 WHERE id IN (SELECT id FROM outbound_contact
+                               WHERE id = ANY(%s) AND state = 'pending'
+                                 FOR UPDATE SKIP LOCKED)
+             RETURNING id
+                """,
+                SUPERUSER_ID,
+                list(by_contact),
             )
-            claimed = [by_contact[row[0]] for row in env.cr.fetchall()]
-            if not claimed:
-                return claimed
-            # Set-based: the ORM's create costs more than the whole rest of a dialling turn.
-            env.cr.execute(
-                SQL(
-                    """
-                    INSERT INTO outbound_call (uuid, campaign_id, company_id, contact_id, agent_id, attempt_number,
-                                               phone_e164, dial_mode, state, start_at, create_uid, write_uid,
-                                               create_date, write_date)
-                    SELECT v.uuid, v.campaign_id, c.company_id, v.contact_id, v.agent_id, v.attempt, v.phone,
-                           v.dial_mode, 'queued', v.start_at, %s, %s, now() AT TIME ZONE 'UTC',
-                           now() AT TIME ZONE 'UTC'
-                      FROM (VALUES %s) AS v(uuid, campaign_id, contact_id, agent_id, attempt, phone, dial_mode,
-                                            start_at)
-                      JOIN outbound_campaign c ON c.id = v.campaign_id
-                 RETURNING id, agent_id
-                    """,
-                    SUPERUSER_ID,
-                    SUPERUSER_ID,
-                    SQL(", ").join(
-                        SQL(
-                            "(%s, %s::int, %s::int, %s::int, %s::int, %s, %s, %s::timestamp)",
-                            order.call.uuid,
-                            order.call.campaign_id,
-                            order.call.contact_id,
-                            order.call.agent_id,
-                            contacts[order.call.contact_id].attempts + 1,
-                            contacts[order.call.contact_id].e164,
-                            order.call.campaign_type.value,
-                            naive(order.call.queued_at),
-                        )
-                        for order in claimed
-                    ),
-                )
-            )
-            self._ring_agents(env, {agent: call for call, agent in env.cr.fetchall() if agent})
-            self.changes.campaigns.update(order.call.campaign_id for order in claimed)
+        )
+        claimed = [by_contact[row[0]] for row in env.cr.fetchall()]
+        if not claimed:
             return claimed
-
-        return self._run(work, env)
+        # Set-based: the ORM's create costs more than the whole rest of a dialling turn.
+        env.cr.execute(
+            SQL(
+                """
+                INSERT INTO outbound_call (uuid, campaign_id, company_id, contact_id, agent_id, attempt_number,
+                                           phone_e164, dial_mode, state, start_at, create_uid, write_uid,
+                                           create_date, write_date)
+                SELECT v.uuid, v.campaign_id, c.company_id, v.contact_id, v.agent_id, v.attempt, v.phone,
+                       v.dial_mode, 'queued', v.start_at, %s, %s, now() AT TIME ZONE 'UTC',
+                       now() AT TIME ZONE 'UTC'
+                  FROM (VALUES %s) AS v(uuid, campaign_id, contact_id, agent_id, attempt, phone, dial_mode,
+                                        start_at)
+                  JOIN outbound_campaign c ON c.id = v.campaign_id
+             RETURNING id, agent_id
+                """,
+                SUPERUSER_ID,
+                SUPERUSER_ID,
+                SQL(", ").join(
+                    SQL(
+                        "(%s, %s::int, %s::int, %s::int, %s::int, %s, %s, %s::timestamp)",
+                        order.call.uuid,
+                        order.call.campaign_id,
+                        order.call.contact_id,
+                        order.call.agent_id,
+                        contacts[order.call.contact_id].attempts + 1,
+                        contacts[order.call.contact_id].e164,
+                        order.call.campaign_type.value,
+                        naive(order.call.queued_at),
+                    )
+                    for order in claimed
+                ),
+            )
+        )
+        self._ring_agents(env, {agent: call for call, agent in env.cr.fetchall() if agent})
+        self.changes.campaigns.update(order.call.campaign_id for order in claimed)
+        return claimed
 
     def _ring_agents(self, env, calls_by_agent):
         """Agents being rung: ``ringing``, the call they are rung for as their current call (the
@@ -598,7 +578,7 @@ class DialerStore:
         )
         self.changes.agents.update(calls_by_agent)
 
-    def write_shared_agents(self, agent_ids, env=None):
+    def write_shared_agents(self, env, agent_ids):
         """Write the rows of the agents a plan that places calls counted on and who serve other
         servers' campaigns too (``planning.Plan.shared_agents``), changing nothing. Under Odoo's
         REPEATABLE READ, the host of another server whose turn counted on one of them at the
@@ -606,52 +586,39 @@ class DialerStore:
         shows this turn's calls: no agent is counted by two servers for new calls."""
         if not agent_ids:
             return
-        self._run(
-            lambda env: env.cr.execute(
-                SQL("UPDATE outbound_agent SET state = state WHERE id = ANY(%s)", sorted(agent_ids))
-            ),
-            env,
-        )
+        env.cr.execute(SQL("UPDATE outbound_agent SET state = state WHERE id = ANY(%s)", sorted(agent_ids)))
 
-    def connect_agent(self, call, env=None):
+    def connect_agent(self, env, call):
         """Client first: an agent is being rung for a customer waiting on hold."""
+        record = env["outbound.call"].search([("uuid", "=", call.uuid)])
+        record.agent_id = call.agent_id
+        self._ring_agents(env, {call.agent_id: record.id})
+        self.changes.campaigns.add(call.campaign_id)
 
-        def work(env):
-            record = env["outbound.call"].search([("uuid", "=", call.uuid)])
-            record.agent_id = call.agent_id
-            self._ring_agents(env, {call.agent_id: record.id})
-            self.changes.campaigns.add(call.campaign_id)
-
-        self._run(work, env)
-
-    def apply_skips(self, skips, env=None):
+    def apply_skips(self, env, skips):
         """Contacts the engine could not dial now: due later, or failed for an invalid number."""
         if not skips:
             return
-
-        def work(env):
-            Contact = env["outbound.contact"]
-            for skip in skips:
-                contact = Contact.browse(skip.contact_id)
-                if skip.reason == "invalid_number":
-                    contact.write({"state": "failed", "last_outcome": "invalid_number"})
-                elif skip.next_attempt_at is None:
-                    contact.write({"state": "cancelled"})
-                    if skip.reason == "no_common_hours":
-                        contact.message_post(
-                            body=env._(
-                                "Not called: its number rings in several time zones (%s) whose "
-                                "calling hours never overlap. Set the contact's time zone to call it.",
-                                skip.detail,
-                            )
+        Contact = env["outbound.contact"]
+        for skip in skips:
+            contact = Contact.browse(skip.contact_id)
+            if skip.reason == "invalid_number":
+                contact.write({"state": "failed", "last_outcome": "invalid_number"})
+            elif skip.next_attempt_at is None:
+                contact.write({"state": "cancelled"})
+                if skip.reason == "no_common_hours":
+                    contact.message_post(
+                        body=env._(
+                            "Not called: its number rings in several time zones (%s) whose "
+                            "calling hours never overlap. Set the contact's time zone to call it.",
+                            skip.detail,
                         )
-                else:
-                    contact.write({"next_attempt_at": naive(skip.next_attempt_at)})
-                self.changes.campaigns.add(contact.campaign_id.id)
+                    )
+            else:
+                contact.write({"next_attempt_at": naive(skip.next_attempt_at)})
+            self.changes.campaigns.add(contact.campaign_id.id)
 
-        self._run(work, env)
-
-    def record_batch(self, progress, results, missed_agents=(), freed_agents=(), env=None):
+    def record_batch(self, env, progress, results, missed_agents=(), freed_agents=()):
         """One transaction for a turn of the loop: calls that moved on, calls that ended with
         their contact's and their agent's next step, agents who missed a call, agents to free.
         Set-based: a busy turn stores hundreds. Only while this host holds the lease
@@ -659,19 +626,15 @@ class DialerStore:
 
         Should the batch fail, each row is stored on its own, in a savepoint: a row that truly
         cannot be stored is logged with its call's uuid and set aside, the others are stored."""
-
-        def work(env):
-            self.check_lease(env)
-            try:
-                with env.cr.savepoint(flush=False):
-                    self._record(env.cr, progress, results, missed_agents, freed_agents)
-            except TRANSIENT_DB_ERRORS:
-                raise
-            except psycopg2.Error as exc:
-                _logger.warning("Storing a batch of dialer results failed (%s): storing them one by one", exc)
-                self._record_one_by_one(env.cr, progress, results, missed_agents, freed_agents)
-
-        self._run(work, env)
+        self.check_lease(env)
+        try:
+            with env.cr.savepoint(flush=False):
+                self._record(env.cr, progress, results, missed_agents, freed_agents)
+        except TRANSIENT_DB_ERRORS:
+            raise
+        except psycopg2.Error as exc:
+            _logger.warning("Storing a batch of dialer results failed (%s): storing them one by one", exc)
+            self._record_one_by_one(env.cr, progress, results, missed_agents, freed_agents)
 
     def _record_one_by_one(self, cr, progress, results, missed_agents, freed_agents):
         """Each row in a savepoint of its own. The agent of a result that cannot be stored is made
@@ -900,125 +863,107 @@ class DialerStore:
         )
         self.changes.agents.update(row[0] for row in cr.fetchall())
 
-    def end_wrap_ups(self, now, env=None):
+    def end_wrap_ups(self, env, now):
         """Agents of this server's campaigns whose wrap-up is over: ready again."""
-
-        def work(env):
-            env.cr.execute(
-                SQL(
-                    """UPDATE outbound_agent
-                          SET state = 'ready', wrap_up_until = NULL, current_call_id = NULL,
-                              state_changed_at = now() AT TIME ZONE 'UTC'
-                        WHERE state = 'wrap_up' AND wrap_up_until <= %s
-                          AND id IN (SELECT r.agent_id FROM outbound_campaign_agent_rel r
-                                       JOIN outbound_campaign c ON c.id = r.campaign_id
-                                      WHERE c.dialer_server_id = %s)
-                    RETURNING id""",
-                    naive(now),
-                    self.server_id,
-                )
+        env.cr.execute(
+            SQL(
+                """UPDATE outbound_agent
+                      SET state = 'ready', wrap_up_until = NULL, current_call_id = NULL,
+                          state_changed_at = now() AT TIME ZONE 'UTC'
+                    WHERE state = 'wrap_up' AND wrap_up_until <= %s
+                      AND id IN (SELECT r.agent_id FROM outbound_campaign_agent_rel r
+                                   JOIN outbound_campaign c ON c.id = r.campaign_id
+                                  WHERE c.dialer_server_id = %s)
+                RETURNING id""",
+                naive(now),
+                self.server_id,
             )
-            self.changes.agents.update(row[0] for row in env.cr.fetchall())
+        )
+        self.changes.agents.update(row[0] for row in env.cr.fetchall())
 
-        self._run(work, env)
-
-    def record_device_states(self, states, env=None):
+    def record_device_states(self, env, states):
         """Store the phone state of the agents whose device is in ``states`` (``{device: state}``),
         only where it changed. Agents are few: matched in Python through ``device_of``. Not an
         agent state change: the consoles are not told (a call rings them anyway)."""
         if not states:
             return
-
-        def work(env):
-            env.cr.execute(SQL("SELECT id, channel FROM outbound_agent WHERE active"))
-            values = [
-                (agent_id, states[device_of(channel)])
-                for agent_id, channel in env.cr.fetchall()
-                if channel and device_of(channel) in states
-            ]
-            if not values:
-                return
-            env.cr.execute(
-                SQL(
-                    """UPDATE outbound_agent a SET device_state = v.state
-                         FROM (VALUES %s) AS v(agent_id, state)
-                        WHERE a.id = v.agent_id AND a.device_state IS DISTINCT FROM v.state""",
-                    SQL(", ").join(SQL("(%s::int, %s)", agent_id, state) for agent_id, state in values),
-                )
+        env.cr.execute(SQL("SELECT id, channel FROM outbound_agent WHERE active"))
+        values = [
+            (agent_id, states[device_of(channel)])
+            for agent_id, channel in env.cr.fetchall()
+            if channel and device_of(channel) in states
+        ]
+        if not values:
+            return
+        env.cr.execute(
+            SQL(
+                """UPDATE outbound_agent a SET device_state = v.state
+                     FROM (VALUES %s) AS v(agent_id, state)
+                    WHERE a.id = v.agent_id AND a.device_state IS DISTINCT FROM v.state""",
+                SQL(", ").join(SQL("(%s::int, %s)", agent_id, state) for agent_id, state in values),
             )
+        )
 
-        self._run(work, env)
-
-    def write_statuses(self, statuses, now, env=None):
+    def write_statuses(self, env, statuses, now):
         """Write on the campaigns the dialing statuses given (``{campaign_id: (CampaignStatus,
         until)}``), stamped ``now``, where they differ from what is stored."""
         if not statuses:
             return
-
-        def work(env):
-            env.cr.execute(
-                SQL(
-                    """UPDATE outbound_campaign c
-                          SET dialing_status = v.reason, dialing_status_until = v.until,
-                              dial_ratio = v.ratio, dialing_status_at = %s
-                         FROM (VALUES %s) AS v(id, reason, until, ratio)
-                        WHERE c.id = v.id
-                          AND (c.dialing_status, c.dialing_status_until, c.dial_ratio)
-                              IS DISTINCT FROM (v.reason, v.until, v.ratio)
-                    RETURNING c.id""",
-                    naive(now),
-                    SQL(", ").join(
-                        SQL(
-                            "(%s::int, %s, %s::timestamp, %s::float)",
-                            campaign_id,
-                            status.reason,
-                            naive(until),
-                            status.dial_ratio,
-                        )
-                        for campaign_id, (status, until) in statuses.items()
-                    ),
-                )
+        env.cr.execute(
+            SQL(
+                """UPDATE outbound_campaign c
+                      SET dialing_status = v.reason, dialing_status_until = v.until,
+                          dial_ratio = v.ratio, dialing_status_at = %s
+                     FROM (VALUES %s) AS v(id, reason, until, ratio)
+                    WHERE c.id = v.id
+                      AND (c.dialing_status, c.dialing_status_until, c.dial_ratio)
+                          IS DISTINCT FROM (v.reason, v.until, v.ratio)
+                RETURNING c.id""",
+                naive(now),
+                SQL(", ").join(
+                    SQL(
+                        "(%s::int, %s, %s::timestamp, %s::float)",
+                        campaign_id,
+                        status.reason,
+                        naive(until),
+                        status.dial_ratio,
+                    )
+                    for campaign_id, (status, until) in statuses.items()
+                ),
             )
-            self.changes.campaigns.update(row[0] for row in env.cr.fetchall())
+        )
+        self.changes.campaigns.update(row[0] for row in env.cr.fetchall())
 
-        self._run(work, env)
-
-    def next_due(self, campaign_ids, now, env=None):
+    def next_due(self, env, campaign_ids, now):
         """Per campaign, when its next pending contact falls due after ``now`` (one index-served
         query each: ``outbound_contact_due_index``); campaigns with none are left out."""
-
-        def work(env):
-            due = {}
-            for campaign_id in campaign_ids:
-                env.cr.execute(
-                    SQL(
-                        """SELECT next_attempt_at FROM outbound_contact
-                            WHERE campaign_id = %s AND state = 'pending' AND next_attempt_at > %s
-                         ORDER BY campaign_id, next_attempt_at NULLS FIRST, id
-                            LIMIT 1""",
-                        campaign_id,
-                        naive(now),
-                    )
+        if not campaign_ids:
+            return {}
+        due = {}
+        for campaign_id in campaign_ids:
+            env.cr.execute(
+                SQL(
+                    """SELECT next_attempt_at FROM outbound_contact
+                        WHERE campaign_id = %s AND state = 'pending' AND next_attempt_at > %s
+                     ORDER BY campaign_id, next_attempt_at NULLS FIRST, id
+                        LIMIT 1""",
+                    campaign_id,
+                    naive(now),
                 )
-                row = env.cr.fetchone()
-                if row:
-                    due[campaign_id] = utc(row[0])
-            return due
+            )
+            row = env.cr.fetchone()
+            if row:
+                due[campaign_id] = utc(row[0])
+        return due
 
-        return self._run(work, env) if campaign_ids else {}
-
-    def campaigns_of_agents(self, agent_ids, env=None):
+    def campaigns_of_agents(self, env, agent_ids):
         """The campaigns the agents ``agent_ids`` serve."""
         if not agent_ids:
             return set()
-
-        def work(env):
-            env.cr.execute(
-                SQL(
-                    "SELECT DISTINCT campaign_id FROM outbound_campaign_agent_rel WHERE agent_id = ANY(%s)",
-                    list(agent_ids),
-                )
+        env.cr.execute(
+            SQL(
+                "SELECT DISTINCT campaign_id FROM outbound_campaign_agent_rel WHERE agent_id = ANY(%s)",
+                list(agent_ids),
             )
-            return {row[0] for row in env.cr.fetchall()}
-
-        return self._run(work, env)
+        )
+        return {row[0] for row in env.cr.fetchall()}

@@ -92,7 +92,9 @@ class TestDefectGLease(DialerCase):
             return SimpleNamespace(call=call)
 
         held = order()
-        self.assertEqual(store.claim([held], {contact.id: view}), [held], "claims while it holds the lease")
+        with store.env() as env:
+            claimed = store.claim(env, [held], {contact.id: view})
+        self.assertEqual(claimed, [held], "claims while it holds the lease")
         self.env.invalidate_all()
         self.assertEqual(contact.state, "in_progress")
         moved = replace(held.call, state=CallState.RINGING)
@@ -102,13 +104,13 @@ class TestDefectGLease(DialerCase):
                     self.give_lease_to(store.holder, minutes=-1)
                 else:
                     self.give_lease_to(host_identity("other"))
-                with self.assertRaises(LeaseLost):
-                    store.record_batch([moved], [])
+                with self.assertRaises(LeaseLost), store.env() as env:
+                    store.record_batch(env, [moved], [])
                 self.env.cr.execute(
                     "UPDATE outbound_contact SET state = 'pending' WHERE id = %s", [contact.id]
                 )
-                with self.assertRaises(LeaseLost):
-                    store.claim([order()], {contact.id: view})
+                with self.assertRaises(LeaseLost), store.env() as env:
+                    store.claim(env, [order()], {contact.id: view})
                 self.env.invalidate_all()
                 self.assertEqual(contact.state, "pending", "not claimed")
                 self.assertEqual(len(contact.call_ids), 1, "no call row written")
