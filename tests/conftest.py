@@ -1,5 +1,5 @@
 """Plain pytest suites for the parts that need no Odoo: ``outbound_campaign.dialer``, the pure
-modules of ``outbound_campaign.importer`` and ``pbxsim``.
+modules of ``outbound_campaign.importer``, the host's pending writes and ``pbxsim``.
 
 ``outbound_campaign/__init__.py`` imports the Odoo models, so the addon's packages are mounted
 here under a bare ``outbound_campaign`` package whose ``__init__`` is not run: importing them then

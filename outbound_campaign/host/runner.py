@@ -42,6 +42,7 @@ from ..dialer.pacing import PacingCount, TokenBucket
 from ..dialer.reconciliation import RECONCILE_GRACE, reconcile
 from ..dialer.retries import decide_retry
 from ..dialer.views import CallState
+from .pending import FinishedCall, PendingWrites
 from .store import TRANSIENT_DB_ERRORS, LeaseLost
 
 _logger = logging.getLogger(__name__)
@@ -86,13 +87,8 @@ class DialerRunner:
         self._reconciled_at = 0.0
         self._lease_lost = False
         self._unsettled = set()  # uuids of calls Asterisk knew nothing of at the last reconciliation
-        self._progress = {}  # uuid -> CallView that moved on since the last flush
-        # (CallResult, RetryDecision, AgentNext or None, agent missed the call) not yet stored
-        self._results = []
-        self._missed_agents = set()  # agents who did not take a client-first bridge leg
-        self._freed_agents = set()  # agents whose bridge leg could not be sent: ready again
+        self._pending = PendingWrites()  # what the next turn stores
         self.device_states = {}  # device -> state, from DeviceStateList and DeviceStateChange
-        self._device_changes = {}  # device -> state not yet stored on the agents
         self._dashboard = PendingNotices()
         self._agents_changed = PendingNotices(AGENT_INTERVAL)  # their consoles not yet told
         self._statuses_written = {}  # campaign id -> (reason, until, ratio) last written
@@ -221,7 +217,7 @@ class DialerRunner:
             _logger.warning("DeviceStateList refused or unanswered: %s", exc)
             return
         self.device_states = fold_device_states({}, items)
-        self._device_changes.update(self.device_states)
+        self._pending.device_changes.update(self.device_states)
 
     async def _on_disconnected(self, _client):
         self._reconciled = False
@@ -258,7 +254,7 @@ class DialerRunner:
                 elif item.status == "up" and item.call != self.calls[item.call.uuid]:
                     # a customer found waiting on hold: its OcWaiting was lost with the link
                     self.calls[item.call.uuid] = item.call
-                    self._progress[item.call.uuid] = item.call
+                    self._pending.progress[item.call.uuid] = item.call
         else:
             self._unsettled = set()
         self._reconciled = True
@@ -290,20 +286,16 @@ class DialerRunner:
         (never deleted by the dialer: it has no ``system`` permission; the dialplan drops each
         day's entries a week later), and the next host reconciles from it.
         """
-        progress, results = list(self._progress.values()), self._results
-        missed, freed, devices = self._missed_agents, self._freed_agents, self._device_changes
         campaigns = self._load_campaigns(self.clock()) if dial else []
         clock, now = time.monotonic(), self.clock()
         # Now and then (and whenever one of ours is over) the wrap-ups are looked at, even idle:
         # another host or a restart may have left some.
         housekeeping = clock - self._housekept_at >= self.refresh
         wrap_ups_over = housekeeping or any(end <= now for end in self._wrap_ups_end)
-        idle = not (progress or results or missed or freed or devices or campaigns)
-        if idle and not wrap_ups_over:
+        if not (self._pending or campaigns or wrap_ups_over):
             self._notify_if_due()
             return
-        self._progress, self._results, self._missed_agents, self._freed_agents = {}, [], set(), set()
-        self._device_changes = {}
+        taken = self._pending.take()
         if housekeeping:
             self._housekept_at = clock
         self.store.changes.clear()
@@ -311,9 +303,15 @@ class DialerRunner:
         try:
             with self.store.env() as env:
                 self.store.check_lease(env)  # nothing is written by a host that lost the server
-                if progress or results or missed or freed:
-                    self.store.record_batch(env, progress, results, missed, freed)
-                self.store.record_device_states(env, devices)
+                if taken.calls_or_agents:
+                    self.store.record_batch(
+                        env,
+                        list(taken.progress.values()),
+                        taken.finished,
+                        taken.missed_agents,
+                        taken.freed_agents,
+                    )
+                self.store.record_device_states(env, taken.device_changes)
                 if wrap_ups_over:
                     self.store.end_wrap_ups(env, now)
                 plan, claimed, contacts = self._plan(env, campaigns) if campaigns else (None, [], {})
@@ -322,11 +320,7 @@ class DialerRunner:
                 agents_campaigns = self.store.campaigns_of_agents(env, self.store.changes.agents)
         except Exception as exc:
             # Rolled back whole: keep what was to be stored for the next turn, send nothing.
-            self._progress = {**{call.uuid: call for call in progress}, **self._progress}
-            self._results = results + self._results
-            self._missed_agents |= missed
-            self._freed_agents |= freed
-            self._device_changes = {**devices, **self._device_changes}
+            self._pending.restore(taken)
             if isinstance(exc, TRANSIENT_DB_ERRORS):
                 _logger.info("Dialling turn retried: %s", exc)
                 return
@@ -337,7 +331,11 @@ class DialerRunner:
         self._wrap_ups_end = (
             [end for end in self._wrap_ups_end if end > now] if wrap_ups_over else self._wrap_ups_end
         )
-        self._wrap_ups_end += [item[2].wrap_up_until for item in results if item[2] and item[2].wrap_up_until]
+        self._wrap_ups_end += [
+            finished.agent_next.wrap_up_until
+            for finished in taken.finished
+            if finished.agent_next and finished.agent_next.wrap_up_until
+        ]
         if plan is None:
             self._notify_if_due()
             return
@@ -501,7 +499,7 @@ class DialerRunner:
             call = self.calls.get(connect.call.uuid)
             if call is not None:
                 self.calls[call.uuid] = replace(call, agent_id=None, agent_leg_at=None)
-            self._freed_agents.add(connect.call.agent_id)
+            self._pending.freed_agents.add(connect.call.agent_id)
             return
         except AmiError as exc:
             await self._fold(
@@ -524,7 +522,7 @@ class DialerRunner:
         if not changed:
             return
         self.device_states.update(changed)
-        self._device_changes.update(changed)
+        self._pending.device_changes.update(changed)
         if any(offerable(state) for state in changed.values()):
             self._wake.set()  # a phone became free: its agent may take a call now
 
@@ -538,14 +536,14 @@ class DialerRunner:
             return
         self.calls[uuid_] = transition.call
         if transition.agent_missed:
-            self._missed_agents.add(transition.agent_missed)
+            self._pending.missed_agents.add(transition.agent_missed)
         if transition.result is not None:
             self._finish(transition.result)
         elif (
             transition.call.state is not call.state
             or transition.call.agent_answered_at != call.agent_answered_at
         ):
-            self._progress[uuid_] = transition.call
+            self._pending.progress[uuid_] = transition.call
             self._wake.set()
 
     def _check_timeouts(self):
@@ -579,8 +577,8 @@ class DialerRunner:
             # Deleted meanwhile (the call row with them): no next step; the store frees the agent.
             _logger.error("Call %s ended but its contact or campaign is gone", result.uuid)
             del self.calls[result.uuid]
-            self._progress.pop(result.uuid, None)
-            self._results.append((result, None, None, False))
+            self._pending.progress.pop(result.uuid, None)
+            self._pending.finished.append(FinishedCall(result))
             self._wake.set()
             return
         del self.calls[result.uuid]
@@ -596,7 +594,7 @@ class DialerRunner:
             agent_next = agent_state.after_call(
                 result.agent_id, result.connected_at is not None, now, wrap_up
             )
-        self._progress.pop(result.uuid, None)
-        self._results.append((result, decision, agent_next, missed))
+        self._pending.progress.pop(result.uuid, None)
+        self._pending.finished.append(FinishedCall(result, decision, agent_next, missed))
         self._ended_since_load.setdefault(result.campaign_id, PacingCount()).count(result.outcome)
         self._wake.set()

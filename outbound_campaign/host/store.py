@@ -618,9 +618,10 @@ class DialerStore:
                 contact.write({"next_attempt_at": naive(skip.next_attempt_at)})
             self.changes.campaigns.add(contact.campaign_id.id)
 
-    def record_batch(self, env, progress, results, missed_agents=(), freed_agents=()):
+    def record_batch(self, env, progress, finished, missed_agents=(), freed_agents=()):
         """One transaction for a turn of the loop: calls that moved on, calls that ended with
-        their contact's and their agent's next step, agents who missed a call, agents to free.
+        their contact's and their agent's next step (``pending.FinishedCall``), agents who missed
+        a call, agents to free.
         Set-based: a busy turn stores hundreds. Only while this host holds the lease
         (:class:`LeaseLost` otherwise).
 
@@ -629,18 +630,20 @@ class DialerStore:
         self.check_lease(env)
         try:
             with env.cr.savepoint(flush=False):
-                self._record(env.cr, progress, results, missed_agents, freed_agents)
+                self._record(env.cr, progress, finished, missed_agents, freed_agents)
         except TRANSIENT_DB_ERRORS:
             raise
         except psycopg2.Error as exc:
             _logger.warning("Storing a batch of dialer results failed (%s): storing them one by one", exc)
-            self._record_one_by_one(env.cr, progress, results, missed_agents, freed_agents)
+            self._record_one_by_one(env.cr, progress, finished, missed_agents, freed_agents)
 
-    def _record_one_by_one(self, cr, progress, results, missed_agents, freed_agents):
+    def _record_one_by_one(self, cr, progress, finished, missed_agents, freed_agents):
         """Each row in a savepoint of its own. The agent of a result that cannot be stored is made
         ready all the same: neither the other rows nor that agent wait for it."""
         rows = [(f"of call {call.uuid}", ([call], [], (), ()), None) for call in progress]
-        rows += [(f"of call {item[0].uuid}", ([], [item], (), ()), item[0].agent_id) for item in results]
+        rows += [
+            (f"of call {call.result.uuid}", ([], [call], (), ()), call.result.agent_id) for call in finished
+        ]
         rows.append(("of the agents", ([], [], missed_agents, freed_agents), None))
         for label, row, agent_id in rows:  # grows while read: an agent to free is stored last
             try:
@@ -653,7 +656,7 @@ class DialerStore:
                 if agent_id is not None:
                     rows.append((f"freeing agent {agent_id}", ([], [], (), (agent_id,)), None))
 
-    def _record(self, cr, progress, results, missed_agents, freed_agents):
+    def _record(self, cr, progress, finished, missed_agents, freed_agents):
         if progress:
             cr.execute(
                 SQL(
@@ -697,8 +700,8 @@ class DialerStore:
                 )
                 self.changes.agents.update(row[0] for row in cr.fetchall())
         missed = set(missed_agents)
-        if results:
-            missed |= self._store_results(cr, results)
+        if finished:
+            missed |= self._store_results(cr, finished)
         if missed:
             self._record_misses(cr, missed)
         if freed_agents:
@@ -706,13 +709,13 @@ class DialerStore:
                 cr, [agent_state.AgentNext(agent, agent_state.READY) for agent in freed_agents]
             )
 
-    def _store_results(self, cr, results):
+    def _store_results(self, cr, finished):
         """Ended calls: the call row, the contact's next step, the agent's next state. Returns the
         agents who missed their call (their count decides, in :meth:`_record_misses`).
         A result with no next step (its contact or campaign is gone) only frees its agent."""
-        gone = [result for result, decision, *_rest in results if decision is None]
-        results = [item for item in results if item[1] is not None]
-        if not results:
+        gone = [call.result for call in finished if call.decision is None]
+        finished = [call for call in finished if call.decision is not None]
+        if not finished:
             self._free_agents_of_deleted_calls(cr, gone)
             return set()
         cr.execute(
@@ -745,7 +748,7 @@ class DialerStore:
                         round(result.talk_seconds or 0),
                         result.agent_id,
                     )
-                    for result, *_rest in results
+                    for result in (call.result for call in finished)
                 ),
             )
         )
@@ -753,12 +756,12 @@ class DialerStore:
         # and its contact is not moved back: the new holder may have dialled it since.
         stored = {uuid for (uuid,) in cr.fetchall()}
         self._free_agents_of_deleted_calls(
-            cr, gone + [item[0] for item in results if item[0].uuid not in stored]
+            cr, gone + [call.result for call in finished if call.result.uuid not in stored]
         )
-        results = [item for item in results if item[0].uuid in stored]
-        if not results:
+        finished = [call for call in finished if call.result.uuid in stored]
+        if not finished:
             return set()
-        self.changes.campaigns.update(result.campaign_id for result, *_rest in results)
+        self.changes.campaigns.update(call.result.campaign_id for call in finished)
         # A reserved call that reached the customer's number is the promised call made: the
         # reservation ends with it. One the agent missed, or that dialled nothing, keeps it.
         cr.execute(
@@ -772,24 +775,22 @@ class DialerStore:
                 SQL(", ").join(
                     SQL(
                         "(%s::int, %s, %s::int, %s, %s::timestamp, %s)",
-                        decision.contact_id,
+                        call.decision.contact_id,
                         # Pending with no time left in the campaign's dates: it will not be called.
                         "cancelled"
-                        if decision.state.value == "pending" and decision.next_attempt_at is None
-                        else decision.state.value,
-                        decision.attempts,
-                        decision.last_outcome.value,
-                        naive(decision.next_attempt_at),
-                        result.reserved and result.customer_dialled,
+                        if call.decision.state.value == "pending" and call.decision.next_attempt_at is None
+                        else call.decision.state.value,
+                        call.decision.attempts,
+                        call.decision.last_outcome.value,
+                        naive(call.decision.next_attempt_at),
+                        call.result.reserved and call.result.customer_dialled,
                     )
-                    for result, decision, _next, _missed in results
+                    for call in finished
                 ),
             )
         )
-        self._set_agents_next(
-            cr, [agent_next for _result, _decision, agent_next, _missed in results if agent_next]
-        )
-        return {result.agent_id for result, _decision, _next, missed in results if missed and result.agent_id}
+        self._set_agents_next(cr, [call.agent_next for call in finished if call.agent_next])
+        return {call.result.agent_id for call in finished if call.agent_missed and call.result.agent_id}
 
     def _free_agents_of_deleted_calls(self, cr, unstored):
         """Results whose call row is gone (deleted with its contact or campaign): logged and set

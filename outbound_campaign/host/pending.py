@@ -1,0 +1,65 @@
+"""What the runner has learnt from Asterisk and not yet stored: the next turn's writes.
+
+A turn takes them whole (:meth:`PendingWrites.take`) and stores them in its one transaction; if
+that transaction fails, they are put back whole (:meth:`PendingWrites.restore`), before whatever
+arrived meanwhile, and the next turn stores them.
+"""
+
+from dataclasses import dataclass, field
+
+from ..dialer.agent_state import AgentNext
+from ..dialer.events import CallResult
+from ..dialer.retries import RetryDecision
+from ..dialer.views import CallView
+
+
+@dataclass(frozen=True)
+class FinishedCall:
+    """An ended call as the store writes it: its result, its contact's next step and its agent's.
+    ``decision`` is None when the call's contact or campaign is gone (only its agent is freed);
+    ``agent_missed``: the agent did not take the call (their count of misses decides)."""
+
+    result: CallResult
+    decision: RetryDecision | None = None
+    agent_next: AgentNext | None = None
+    agent_missed: bool = False
+
+
+@dataclass
+class PendingWrites:
+    """The calls that moved on (by uuid, the latest state), the calls that ended, the agents who
+    missed a client-first bridge leg, the agents to make ready again (their bridge leg could not be
+    sent) and the phones whose state changed (by device)."""
+
+    progress: dict[str, CallView] = field(default_factory=dict)
+    finished: list[FinishedCall] = field(default_factory=list)
+    missed_agents: set[int] = field(default_factory=set)
+    freed_agents: set[int] = field(default_factory=set)
+    device_changes: dict[str, str] = field(default_factory=dict)
+
+    def __bool__(self):
+        return bool(
+            self.progress or self.finished or self.missed_agents or self.freed_agents or self.device_changes
+        )
+
+    @property
+    def calls_or_agents(self):
+        """Anything for ``DialerStore.record_batch`` (the phones are stored apart)."""
+        return bool(self.progress or self.finished or self.missed_agents or self.freed_agents)
+
+    def take(self):
+        """Everything pending, leaving nothing behind."""
+        taken = PendingWrites(
+            self.progress, self.finished, self.missed_agents, self.freed_agents, self.device_changes
+        )
+        self.progress, self.finished, self.missed_agents, self.freed_agents = {}, [], set(), set()
+        self.device_changes = {}
+        return taken
+
+    def restore(self, taken):
+        """Put back what a failed turn took; what arrived since is newer and wins."""
+        self.progress = {**taken.progress, **self.progress}
+        self.finished = taken.finished + self.finished
+        self.missed_agents |= taken.missed_agents
+        self.freed_agents |= taken.freed_agents
+        self.device_changes = {**taken.device_changes, **self.device_changes}
