@@ -6,8 +6,6 @@ from . import outbound_call
 from . import outbound_pause_reason
 from . import outbound_disposition
 from . import outbound_do_not_call
-from . import outbound_agent_console
-from . import outbound_campaign_dashboard
-from . import outbound_call_statistics
-from . import outbound_contact_statistics
+from . import agent_console
+from . import campaign_dashboard
 from . import outbound_campaign_counter

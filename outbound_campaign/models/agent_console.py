@@ -1,3 +1,6 @@
+"""The agent console's server side, added to ``outbound.agent``: what the agent's browser reads
+(the screen-pop, the preview) and what it does (ready, pause, dispositions, call backs)."""
+
 from datetime import timedelta
 
 import pytz
@@ -14,10 +17,8 @@ POP_ATTEMPTS_LIMIT = 50
 POP_NOTES_LIMIT = 20
 
 
-class OutboundAgentConsole(models.Model):
-    """The agent console's server side: what the agent's browser reads and the few things it does.
-
-    Agents have read-only access to agents, contacts and calls: each action checks that the agent
+class OutboundAgent(models.Model):
+    """Agents have read-only access to agents, contacts and calls: each action checks that the agent
     record is the current user's own, then writes the fields it needs with ``sudo()``.
     """
 

@@ -1,3 +1,7 @@
+"""The live dashboard's server side, added to ``outbound.campaign``: the cards of the running and
+paused campaigns (one fixed set of grouped queries, whatever their number), and the bus
+notifications that keep them live."""
+
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
