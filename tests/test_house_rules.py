@@ -5,6 +5,8 @@
   the tests run, so an ``import odoo`` would not fail there. This test reads the imports.)
 * A rule of ``dialer/rules.py`` is written there only: no other module of the addon defines a
   name, a function or a pattern literal of its own for it.
+* SQL is written one way: every ``execute`` of the addon is given an ``odoo.tools.SQL``, never a
+  string and its parameters.
 * No module under ``dialer/`` grows past :data:`DIALER_MODULE_MAX_LINES` lines: one concept per
   module, each small enough to hold in one's head (issue 10).
 """
@@ -121,3 +123,32 @@ def test_no_dialer_module_grows_past_the_bound(path):
     assert lines <= DIALER_MODULE_MAX_LINES, (
         f"{path.name} has {lines} lines: split it along its concepts (docs/architecture.md)"
     )
+
+
+def _raw_queries(tree):
+    """``execute`` calls given something else than ``SQL(...)`` (a string and its parameters)."""
+    return [
+        f"line {node.lineno}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("execute", "executemany")
+        and node.args
+        and not (isinstance(node.args[0], ast.Call) and getattr(node.args[0].func, "id", None) == "SQL")
+    ]
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda path: str(path.relative_to(ADDON)))
+def test_every_query_is_built_with_odoo_sql(path):
+    raw = _raw_queries(_tree(path))
+    assert not raw, f"{path.name} executes queries not built with odoo.tools.SQL: {raw}"
+
+
+def test_a_raw_query_is_caught():
+    source = (
+        'cr.execute("SELECT id FROM t WHERE id = %s", [1])\n'
+        'cr.execute(f"SELECT {column} FROM t")\n'
+        "cr.execute(query, params)\n"
+        'cr.execute(SQL("SELECT id FROM t WHERE id = %s", 1))\n'
+    )
+    assert _raw_queries(ast.parse(source)) == ["line 1", "line 2", "line 3"]

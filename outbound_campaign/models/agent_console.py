@@ -7,6 +7,7 @@ import pytz
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
 
 from .. import live
 
@@ -164,7 +165,7 @@ class OutboundAgent(models.Model):
         """
         if self.user_id != self.env.user:
             raise AccessError(self.env._("You can only act on your own agent console."))
-        self.env.cr.execute("SELECT id FROM outbound_agent WHERE id = %s FOR UPDATE", [self.id])
+        self.env.cr.execute(SQL("SELECT id FROM outbound_agent WHERE id = %s FOR UPDATE", self.id))
         agent = self.sudo()
         agent.invalidate_recordset()
         return agent
@@ -309,27 +310,31 @@ class OutboundAgent(models.Model):
         # the row reserved makes a transaction whose snapshot predates our commit fail to lock it
         # (a serialization error, which Odoo retries) instead of reserving it a second time.
         self.env.cr.execute(
-            """
-            WITH chosen AS (
-                SELECT c.id
-                  FROM outbound_contact c
-                  JOIN outbound_campaign k ON k.id = c.campaign_id
-                  JOIN outbound_campaign_agent_rel r ON r.campaign_id = k.id AND r.agent_id = %(agent)s
-                 WHERE k.state = 'running' AND k.preview AND k.active
-                   AND c.state = 'pending' AND c.assigned_agent_id IS NULL
-                   AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= %(now)s)
-                   AND NOT EXISTS (SELECT 1 FROM outbound_agent a WHERE a.preview_contact_id = c.id)
-                 ORDER BY c.next_attempt_at NULLS FIRST, c.id
-                 LIMIT 1
-                   FOR UPDATE OF c SKIP LOCKED
+            SQL(
+                """
+                WITH chosen AS (
+                    SELECT c.id
+                      FROM outbound_contact c
+                      JOIN outbound_campaign k ON k.id = c.campaign_id
+                      JOIN outbound_campaign_agent_rel r ON r.campaign_id = k.id AND r.agent_id = %(agent)s
+                     WHERE k.state = 'running' AND k.preview AND k.active
+                       AND c.state = 'pending' AND c.assigned_agent_id IS NULL
+                       AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= %(now)s)
+                       AND NOT EXISTS (SELECT 1 FROM outbound_agent a WHERE a.preview_contact_id = c.id)
+                     ORDER BY c.next_attempt_at NULLS FIRST, c.id
+                     LIMIT 1
+                       FOR UPDATE OF c SKIP LOCKED
+                )
+                UPDATE outbound_contact c
+                   SET write_date = %(now)s, write_uid = %(uid)s
+                  FROM chosen
+                 WHERE c.id = chosen.id
+                RETURNING c.id
+                """,
+                agent=self.id,
+                now=fields.Datetime.now(),
+                uid=self.env.uid,
             )
-            UPDATE outbound_contact c
-               SET write_date = %(now)s, write_uid = %(uid)s
-              FROM chosen
-             WHERE c.id = chosen.id
-            RETURNING c.id
-            """,
-            {"agent": self.id, "now": fields.Datetime.now(), "uid": self.env.uid},
         )
         row = self.env.cr.fetchone()
         if row:
