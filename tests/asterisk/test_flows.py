@@ -37,13 +37,27 @@ AGENTS = {
     "engaged": Agent.busy(),
 }
 DIAL_TIMEOUT = 2
+EXPECTED_ERRORS = (
+    "Variable 'OC_WAITING' will be blank",  # oc-agent-bridge: SHARED() of a customer who is gone
+    "endpoint 'octest-phone'",  # an Originate to the PJSIP phone nobody registered
+    "Endpoint 'octest-phone'",
+)
 
 
 @pytest.fixture(scope="module")
 def pbx():
     asterisk = start_pbx(customers=CUSTOMERS, agents=AGENTS)
     yield asterisk
+    log = asterisk.log()
     asterisk.stop()
+    # The flows above ran without a warning or an error of the dialplan (an expression error,
+    # a missing application); those Asterisk logs for what the tests do on purpose are fine.
+    faults = [
+        line
+        for line in log.splitlines()
+        if ("WARNING" in line or "ERROR" in line) and not any(reason in line for reason in EXPECTED_ERRORS)
+    ]
+    assert not faults, "\n".join(faults)
 
 
 def record(pbx, key: str) -> dict[str, str]:
