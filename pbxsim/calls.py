@@ -71,12 +71,15 @@ DAY_CHECK = re.compile(r"^[0-9]{8}$")
 CHANNEL_CHECK = re.compile(r"^[A-Za-z0-9+/@._;:-]+$")
 ASTDB_FAMILY = "oc"
 CLIENT_DIAL_CONTEXT = "oc-client-dial"
-# OriginateResponse Reason from the hangup cause of a dial that failed (main/pbx.c,
-# pbx_dial_reason()): busy, congestion-like causes, no answer; anything else (1…) is 0.
-DIAL_REASONS = {17: 5, 21: 8, 27: 8, 34: 8, 38: 8, 41: 8, 42: 8, 19: 3, 26: 3}
+# The OriginateResponse of a client-first Local channel whose ;2 did not reach the customer:
+# Asterisk 22.10.1 reports Reason 0 (no control frame reached the Originate: Dial() on ;2
+# passes no busy or congestion indication on, ;1 is just hung up) and the Uniqueid of ;1,
+# whatever Dial() got (tests/asterisk/test_flows.py, test_contract.py).
+CLIENT_DIAL_FAILED_REASON = 0
 # The hangup handler's daily sweep: DBdeltree(oc/<day>) for these many days before today.
 SWEEP_DAYS = range(8, 15)
 AGENT_BRIDGE_CONTEXT = "oc-agent-bridge"
+HANGUP_HANDLER_CONTEXT = "oc-hangup-handler"
 
 
 def utc_day(epoch: int) -> str:
@@ -358,7 +361,12 @@ class Pbx:
         half.gone = True
         half.hangup_cause = cause
         if half.hangup_handler is not None:
+            # It runs in oc-hangup-handler (what its UserEvent says), then the channel is back
+            # where it was for its Hangup event.
+            where = half.context, half.exten, half.priority
+            half.context, half.exten, half.priority = HANGUP_HANDLER_CONTEXT, "s", 1
             half.hangup_handler(half)
+            half.context, half.exten, half.priority = where
         self.channels.pop(half.name, None)
         cause_text = CAUSE_TEXT.get(cause, "Unknown")
         self._publish(
@@ -519,8 +527,14 @@ class Pbx:
             self._hangup_half(half, single_cause)
 
     def _originate_response(
-        self, call: SimCall, channel: Channel | None, reason: int, on_result: Callable[[bool], None] | None
+        self,
+        call: SimCall,
+        channel: Channel | None,
+        reason: int,
+        on_result: Callable[[bool], None] | None,
+        uniqueid: str = "<unknown>",
     ) -> None:
+        """``uniqueid``: of the failed channel, when one was created (``<unknown>`` otherwise)."""
         call.reason = reason
         success = channel is not None
         if on_result is not None:  # a synchronous Originate: the action answers, no event
@@ -538,7 +552,7 @@ class Pbx:
             headers += [("Context", request.context), ("Exten", request.exten)]
         headers += [
             ("Reason", str(reason)),
-            ("Uniqueid", channel.uniqueid if channel else "<unknown>"),
+            ("Uniqueid", channel.uniqueid if channel else uniqueid),
             ("CallerIDNum", request.caller_num),
             ("CallerIDName", request.caller_name),
         ]
@@ -748,7 +762,7 @@ class Pbx:
             call.outcome = call.outcome or outcome
             self._hangup_half(far, cause)
             self._hangup_half(near, cause)
-            self._originate_response(call, None, DIAL_REASONS.get(cause, 0), on_result)
+            self._originate_response(call, None, CLIENT_DIAL_FAILED_REASON, on_result, near.uniqueid)
 
         await asyncio.sleep(0)
         if not self._valid_call_variables(far):
@@ -821,7 +835,7 @@ class Pbx:
             self._hangup_half(far, cause)
             self._dial_status(None, near, event_status, "DialEnd")  # the Originate's own dial
             self._hangup_half(near, cause)
-            self._originate_response(call, None, DIAL_REASONS.get(cause, 0), on_result)
+            self._originate_response(call, None, CLIENT_DIAL_FAILED_REASON, on_result, near.uniqueid)
             return None
         self._set_state(callee, 6)
         self._dial_status(far, callee, "ANSWER", "DialEnd")
