@@ -8,9 +8,10 @@ Reason Asterisk uses), then run the application or the dialplan context on it. T
 ``Local/s@oc-client-dial/n`` gets a ``;1``/``;2`` pair whose ``;2`` half runs ``oc-client-dial``
 (every variable of ``;1`` copied to it, as ``ast_unreal_call_setup()`` does): it pushes its own
 hangup handler, which writes ``oc/<OC_DAY>/<uuid>-dial``, and dials ``OC_DIAL``; the customer's
-answer answers ``;2`` and ``;1``, which then runs ``oc-client-first``: it holds the answered
-customer until an agent leg in ``oc-agent-bridge`` takes it (``SHARED(OC_CONNECTED)``,
-``OcConnected``, ``Bridge(customer,x)``) or ``OC_MAX_WAIT`` passes. The hangup handler of the
+answer answers ``;2`` and ``;1``, which then runs ``oc-client-first``: the customer waits from
+the answer on (``OcWaiting``, then the hold message and music on hold) until an agent leg in
+``oc-agent-bridge`` takes it (``SHARED(OC_CONNECTED)``, ``OcConnected``, ``Bridge(customer,x)``)
+or ``OC_MAX_WAIT`` after the answer passes. The hangup handler of the
 first channel writes the outcome to AstDB under ``oc/<OC_DAY>/<uuid>``, sends ``UserEvent:
 OcCallEnd`` and, on the first call ending of a UTC day, deletes the families of 8 to 14 days
 before. An agent leg originated with ``Application: Bridge`` runs no dialplan, as in Asterisk:
@@ -70,12 +71,15 @@ DAY_CHECK = re.compile(r"^[0-9]{8}$")
 CHANNEL_CHECK = re.compile(r"^[A-Za-z0-9+/@._;:-]+$")
 ASTDB_FAMILY = "oc"
 CLIENT_DIAL_CONTEXT = "oc-client-dial"
-# OriginateResponse Reason from the hangup cause of a dial that failed (main/pbx.c,
-# pbx_dial_reason()): busy, congestion-like causes, no answer; anything else (1…) is 0.
-DIAL_REASONS = {17: 5, 21: 8, 27: 8, 34: 8, 38: 8, 41: 8, 42: 8, 19: 3, 26: 3}
+# The OriginateResponse of a client-first Local channel whose ;2 did not reach the customer:
+# Asterisk 22.10.1 reports Reason 0 (no control frame reached the Originate: Dial() on ;2
+# passes no busy or congestion indication on, ;1 is just hung up) and the Uniqueid of ;1,
+# whatever Dial() got (tests/asterisk/test_flows.py, test_contract.py).
+CLIENT_DIAL_FAILED_REASON = 0
 # The hangup handler's daily sweep: DBdeltree(oc/<day>) for these many days before today.
 SWEEP_DAYS = range(8, 15)
 AGENT_BRIDGE_CONTEXT = "oc-agent-bridge"
+HANGUP_HANDLER_CONTEXT = "oc-hangup-handler"
 
 
 def utc_day(epoch: int) -> str:
@@ -357,7 +361,12 @@ class Pbx:
         half.gone = True
         half.hangup_cause = cause
         if half.hangup_handler is not None:
+            # It runs in oc-hangup-handler (what its UserEvent says), then the channel is back
+            # where it was for its Hangup event.
+            where = half.context, half.exten, half.priority
+            half.context, half.exten, half.priority = HANGUP_HANDLER_CONTEXT, "s", 1
             half.hangup_handler(half)
+            half.context, half.exten, half.priority = where
         self.channels.pop(half.name, None)
         cause_text = CAUSE_TEXT.get(cause, "Unknown")
         self._publish(
@@ -518,8 +527,14 @@ class Pbx:
             self._hangup_half(half, single_cause)
 
     def _originate_response(
-        self, call: SimCall, channel: Channel | None, reason: int, on_result: Callable[[bool], None] | None
+        self,
+        call: SimCall,
+        channel: Channel | None,
+        reason: int,
+        on_result: Callable[[bool], None] | None,
+        uniqueid: str = "<unknown>",
     ) -> None:
+        """``uniqueid``: of the failed channel, when one was created (``<unknown>`` otherwise)."""
         call.reason = reason
         success = channel is not None
         if on_result is not None:  # a synchronous Originate: the action answers, no event
@@ -537,7 +552,7 @@ class Pbx:
             headers += [("Context", request.context), ("Exten", request.exten)]
         headers += [
             ("Reason", str(reason)),
-            ("Uniqueid", channel.uniqueid if channel else "<unknown>"),
+            ("Uniqueid", channel.uniqueid if channel else uniqueid),
             ("CallerIDNum", request.caller_num),
             ("CallerIDName", request.caller_name),
         ]
@@ -747,7 +762,7 @@ class Pbx:
             call.outcome = call.outcome or outcome
             self._hangup_half(far, cause)
             self._hangup_half(near, cause)
-            self._originate_response(call, None, DIAL_REASONS.get(cause, 0), on_result)
+            self._originate_response(call, None, CLIENT_DIAL_FAILED_REASON, on_result, near.uniqueid)
 
         await asyncio.sleep(0)
         if not self._valid_call_variables(far):
@@ -820,7 +835,7 @@ class Pbx:
             self._hangup_half(far, cause)
             self._dial_status(None, near, event_status, "DialEnd")  # the Originate's own dial
             self._hangup_half(near, cause)
-            self._originate_response(call, None, DIAL_REASONS.get(cause, 0), on_result)
+            self._originate_response(call, None, CLIENT_DIAL_FAILED_REASON, on_result, near.uniqueid)
             return None
         self._set_state(callee, 6)
         self._dial_status(far, callee, "ANSWER", "DialEnd")
@@ -854,30 +869,35 @@ class Pbx:
     # ---- oc-client-first --------------------------------------------------------------------------
 
     async def _client_first(self, call: SimCall, customer: Channel) -> None:
-        """``oc-client-first``: hangup handler, hold message, OcWaiting, hold up to OC_MAX_WAIT,
-        then (no agent came) OcAbandoned, the safe-harbor message and hang up."""
+        """``oc-client-first``: hangup handler, OcWaiting at once (the customer waits from the
+        answer on), the hold message, music on hold until ``OC_MAX_WAIT`` after the answer, then
+        (no agent came) extension ``abandoned``: OcAbandoned, the safe-harbor message, hang up.
+        An agent may take the customer during the hold message or the music."""
         if not self._valid_call_variables(customer):
             return
         uuid = customer.variables["OC_CALL_UUID"]
         customer.hangup_handler = self._outcome_handler(call, "client-first")
         call.answered_at = self._epoch()
+        max_wait_digits = re.sub(r"\D", "", customer.variables.get("OC_MAX_WAIT", ""))
+        max_wait = float(max_wait_digits) if max_wait_digits else 30.0  # the dialplan's default
         connected: asyncio.Future[Bridge] = asyncio.get_running_loop().create_future()
         self._waiting[customer.name] = (call, connected)
         try:
+            customer.shared["OC_WAITING"] = "1"
+            self.user_event(customer, "OcWaiting", [("Uuid", uuid)])
             hold_message = customer.variables.get("OC_HOLD_MSG", "")
             if hold_message:
                 customer.application, customer.app_data = "Playback", hold_message
                 await self._pause(self.scenario.hold_message_time, customer, until=connected)
-            if not connected.done():
-                customer.shared["OC_WAITING"] = "1"
-                self.user_event(customer, "OcWaiting", [("Uuid", uuid)])
+                max_wait -= self.scenario.hold_message_time
+            if not connected.done() and max_wait > 0:
                 customer.application, customer.app_data = "MusicOnHold", ""
-                max_wait = float(customer.variables.get("OC_MAX_WAIT") or "inf")
                 await self._pause(max_wait, customer, until=connected)
         finally:
             self._waiting.pop(customer.name, None)
         if connected.done():  # in the bridge until the call ends (Bridge's x: never back here)
             await self._pause(math.inf, customer)
+        customer.exten, customer.priority = "abandoned", 1
         customer.shared["OC_WAITING"] = "0"
         call.abandoned = True
         self.user_event(customer, "OcAbandoned", [("Uuid", uuid)])

@@ -80,7 +80,7 @@ class Plan:
 
 def _wants_an_agent(call: CallView) -> bool:
     """A client-first call not yet with an agent that may need one: dialling, ringing, or
-    answered without one (on hold, or still hearing the hold message before ``OcWaiting``). A
+    answered without one (waiting, or answered a moment before its ``OcWaiting``). A
     reserved call of a client-first campaign is dialled agent first: it has its agent."""
     return call.campaign_type is CampaignType.CLIENT_FIRST and (
         call.state in (CallState.QUEUED, CallState.ORIGINATING, CallState.RINGING)

@@ -20,10 +20,16 @@ from .views import CHANNEL, CallState, CallView
 RECONCILE_GRACE = timedelta(minutes=2)
 
 
+#: What a waiting client-first customer runs: the hold message, then music on hold.
+_WAITING_APPLICATIONS = frozenset({"playback", "musiconhold"})
+
+
 def _waiting_seen(call: CallView, channels: Sequence[Mapping[str, object]], now: datetime) -> CallView:
-    """A client-first customer found on hold (``;1`` up, in ``MusicOnHold``: past ``OcWaiting``)
-    while we still thought it dialling: the ``OcWaiting`` was lost with the connection. Mark it
-    answered and waiting, with its channel, so that :func:`plan` sends it an agent."""
+    """A client-first customer found waiting (``;1`` up in ``oc-client-first``'s ``s``, hearing
+    the hold message or music on hold: past ``OcWaiting``, sent on answer) while we still thought
+    it dialling: the ``OcWaiting`` was lost with the connection. Mark it answered and waiting,
+    with its channel, so that :func:`plan` sends it an agent. A ``Playback`` in extension
+    ``abandoned`` is the abandon message: that customer waits no more."""
     # Answered but without its channel: restored from the database after a restart.
     lost_channel = call.state is CallState.ANSWERED and call.customer_channel is None
     if call.campaign_type is not CampaignType.CLIENT_FIRST or not (
@@ -34,7 +40,8 @@ def _waiting_seen(call: CallView, channels: Sequence[Mapping[str, object]], now:
         if (
             (header(channel, "Uniqueid") or "").lower() == call.uuid
             and header(channel, "ChannelState") == "6"
-            and (header(channel, "Application") or "").lower() == "musiconhold"
+            and (header(channel, "Application") or "").lower() in _WAITING_APPLICATIONS
+            and header(channel, "Exten") == "s"
             and CHANNEL.fullmatch(header(channel, "Channel") or "")
         ):
             found = replace(
