@@ -61,6 +61,26 @@ require_chromium() {
         || die "chromium is needed by the browser tests: install Debian's chromium package"
 }
 
+# The real-PBX suite (tests/asterisk) runs when an Asterisk is found ($ASTERISK, shared/asterisk-22
+# above the repository, PATH: realpbx/finder.py); it plays Debian's sounds and music on hold,
+# installed here when missing. With no Asterisk, one line says the suite is skipped and why.
+require_asterisk_sounds() {
+    local found
+    found=$(cd "$ROOT" && "$PYTHON" -c "from realpbx import find_asterisk; f = find_asterisk(); print(f.path or f.reason)")
+    if [ "${found#/}" = "$found" ]; then
+        echo "== $found"
+        return
+    fi
+    echo "== real-PBX suite with $found"
+    [ -d /usr/share/asterisk/sounds/en ] && [ -d /usr/share/asterisk/moh ] && return
+    echo "== installing Asterisk sounds for the real-PBX suite"
+    local apt=(apt-get)
+    [ "$(id -u)" = 0 ] || apt=(sudo -n apt-get)
+    { "${apt[@]}" update -qq && DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq \
+        asterisk-core-sounds-en-gsm asterisk-moh-opsound-gsm; } >/dev/null \
+        || die "the real-PBX suite needs Debian's asterisk-core-sounds-en-gsm and asterisk-moh-opsound-gsm"
+}
+
 # Odoo's own addons (a source checkout keeps them beside the package, a wheel inside it) + ours.
 odoo_addons_path() {
     "$PYTHON" - "$ROOT" <<'PY'

@@ -8,6 +8,7 @@ require_odoo
 install_python_deps
 postgres_up
 require_chromium
+require_asterisk_sounds
 
 throwaway_database outbound_test
 
