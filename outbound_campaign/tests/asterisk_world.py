@@ -113,6 +113,10 @@ class AsteriskWorld(Committed):
             campaign.action_run_now()
             return campaign.id
 
+    def add_contacts(self, campaign_id, phones):
+        with self.env() as env:
+            env["outbound.contact"].create([{"campaign_id": campaign_id, "phone": phone} for phone in phones])
+
     def campaign_ids(self):
         return [
             row[0]
@@ -165,6 +169,13 @@ class AsteriskWorld(Committed):
                 self.agent_ids,
             )
         }
+
+    def connected_holder(self):
+        """The holder of the server's lease while its host is connected to Asterisk, else ``""``."""
+        (holder, state) = self.query(
+            "SELECT holder, connection_state FROM outbound_dialer_server WHERE id = %s", self.server_id
+        )[0]
+        return holder or "" if state == "connected" else ""
 
     def in_flight(self):
         """Calls of the server not ended yet."""

@@ -139,8 +139,9 @@ class CommittedWorld(Committed):
             env["outbound.dialer.server"].browse(self.server_id).unlink()
 
 
-def start_dialer(world, *extra):
-    """``odoo-bin outbound_dialer`` for the world's server, as a separate process."""
+def start_dialer(world, *extra, stderr=subprocess.PIPE):
+    """``odoo-bin outbound_dialer`` for the world's server, as a separate process; its log goes to
+    ``stderr`` (a pipe, or a file for a test that reads it on failure)."""
     config = odoo.tools.config
     command = [
         sys.executable,
@@ -158,7 +159,7 @@ def start_dialer(world, *extra):
     for option in ("db_host", "db_port", "db_user", "db_password"):
         if config[option]:
             command.append(f"--{option}={config[option]}")
-    return subprocess.Popen(command, cwd=MAIN, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(command, cwd=MAIN, stdout=subprocess.DEVNULL, stderr=stderr)
 
 
 def wait_for(condition, timeout, what):
