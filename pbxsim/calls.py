@@ -8,9 +8,10 @@ Reason Asterisk uses), then run the application or the dialplan context on it. T
 ``Local/s@oc-client-dial/n`` gets a ``;1``/``;2`` pair whose ``;2`` half runs ``oc-client-dial``
 (every variable of ``;1`` copied to it, as ``ast_unreal_call_setup()`` does): it pushes its own
 hangup handler, which writes ``oc/<OC_DAY>/<uuid>-dial``, and dials ``OC_DIAL``; the customer's
-answer answers ``;2`` and ``;1``, which then runs ``oc-client-first``: it holds the answered
-customer until an agent leg in ``oc-agent-bridge`` takes it (``SHARED(OC_CONNECTED)``,
-``OcConnected``, ``Bridge(customer,x)``) or ``OC_MAX_WAIT`` passes. The hangup handler of the
+answer answers ``;2`` and ``;1``, which then runs ``oc-client-first``: the customer waits from
+the answer on (``OcWaiting``, then the hold message and music on hold) until an agent leg in
+``oc-agent-bridge`` takes it (``SHARED(OC_CONNECTED)``, ``OcConnected``, ``Bridge(customer,x)``)
+or ``OC_MAX_WAIT`` after the answer passes. The hangup handler of the
 first channel writes the outcome to AstDB under ``oc/<OC_DAY>/<uuid>``, sends ``UserEvent:
 OcCallEnd`` and, on the first call ending of a UTC day, deletes the families of 8 to 14 days
 before. An agent leg originated with ``Application: Bridge`` runs no dialplan, as in Asterisk:
@@ -854,30 +855,35 @@ class Pbx:
     # ---- oc-client-first --------------------------------------------------------------------------
 
     async def _client_first(self, call: SimCall, customer: Channel) -> None:
-        """``oc-client-first``: hangup handler, hold message, OcWaiting, hold up to OC_MAX_WAIT,
-        then (no agent came) OcAbandoned, the safe-harbor message and hang up."""
+        """``oc-client-first``: hangup handler, OcWaiting at once (the customer waits from the
+        answer on), the hold message, music on hold until ``OC_MAX_WAIT`` after the answer, then
+        (no agent came) extension ``abandoned``: OcAbandoned, the safe-harbor message, hang up.
+        An agent may take the customer during the hold message or the music."""
         if not self._valid_call_variables(customer):
             return
         uuid = customer.variables["OC_CALL_UUID"]
         customer.hangup_handler = self._outcome_handler(call, "client-first")
         call.answered_at = self._epoch()
+        max_wait_digits = re.sub(r"\D", "", customer.variables.get("OC_MAX_WAIT", ""))
+        max_wait = float(max_wait_digits) if max_wait_digits else 30.0  # the dialplan's default
         connected: asyncio.Future[Bridge] = asyncio.get_running_loop().create_future()
         self._waiting[customer.name] = (call, connected)
         try:
+            customer.shared["OC_WAITING"] = "1"
+            self.user_event(customer, "OcWaiting", [("Uuid", uuid)])
             hold_message = customer.variables.get("OC_HOLD_MSG", "")
             if hold_message:
                 customer.application, customer.app_data = "Playback", hold_message
                 await self._pause(self.scenario.hold_message_time, customer, until=connected)
-            if not connected.done():
-                customer.shared["OC_WAITING"] = "1"
-                self.user_event(customer, "OcWaiting", [("Uuid", uuid)])
+                max_wait -= self.scenario.hold_message_time
+            if not connected.done() and max_wait > 0:
                 customer.application, customer.app_data = "MusicOnHold", ""
-                max_wait = float(customer.variables.get("OC_MAX_WAIT") or "inf")
                 await self._pause(max_wait, customer, until=connected)
         finally:
             self._waiting.pop(customer.name, None)
         if connected.done():  # in the bridge until the call ends (Bridge's x: never back here)
             await self._pause(math.inf, customer)
+        customer.exten, customer.priority = "abandoned", 1
         customer.shared["OC_WAITING"] = "0"
         call.abandoned = True
         self.user_event(customer, "OcAbandoned", [("Uuid", uuid)])

@@ -7,9 +7,11 @@ places: the customer trunk is ``Local/{number}@octest-customers/n``. The context
 Each agent is an extension of :data:`AGENTS_CONTEXT` that rings, answers and stays on the line
 until the other side hangs up (or rings out, or is busy).
 
-Behaviours use the applications of the recorded sessions (``tests/data/ami-asterisk-22``):
-``Busy()`` (Dial: BUSY, cause 17), ``Congestion()`` (CONGESTION, 34), ``Hangup(1)`` (an
-unallocated number), ``Ringing()`` + ``Wait()`` (rings out: NOANSWER).
+A refused customer hangs up with its cause, as a SIP trunk's channel does on a final refusal
+(chan_pjsip turns 486, 503, 404 into a hangup with cause 17, 34, 1; no control frame first):
+``Hangup(17)`` (Dial: BUSY), ``Hangup(34)`` (CONGESTION), ``Hangup(1)`` (an unallocated number);
+``Ringing()`` + ``Wait()`` rings out (NOANSWER). Agents are Local channels: ``Busy()`` for one
+on the phone already.
 """
 
 from __future__ import annotations
@@ -75,10 +77,12 @@ class Customer:
         return cls("unallocated")
 
     def priorities(self) -> list[str]:
+        # As a SIP trunk reports a final refusal (486, 503, 404): the channel hangs up with the
+        # cause (chan_pjsip queues the hangup with it), no control frame first.
         if self.kind == "busy":
-            return ["Busy()"]
+            return ["Hangup(17)"]
         if self.kind == "congestion":
-            return ["Congestion()"]
+            return ["Hangup(34)"]
         if self.kind == "unallocated":
             return ["Hangup(1)"]
         if self.kind == "ring_out":

@@ -605,7 +605,7 @@ def _allocate_agents(
 
 def _wants_an_agent(call: CallView) -> bool:
     """A client-first call not yet with an agent that may need one: dialling, ringing, or
-    answered without one (on hold, or still hearing the hold message before ``OcWaiting``). A
+    answered without one (waiting, or answered a moment before its ``OcWaiting``). A
     reserved call of a client-first campaign is dialled agent first: it has its agent."""
     return call.campaign_type is CampaignType.CLIENT_FIRST and (
         call.state in (CallState.QUEUED, CallState.ORIGINATING, CallState.RINGING)
@@ -1383,10 +1383,16 @@ def astdb_locations(call: CallView) -> list[tuple[str, str]]:
     return [(family, key)]
 
 
+#: What a waiting client-first customer runs: the hold message, then music on hold.
+_WAITING_APPLICATIONS = frozenset({"playback", "musiconhold"})
+
+
 def _waiting_seen(call: CallView, channels: Sequence[Mapping[str, object]], now: datetime) -> CallView:
-    """A client-first customer found on hold (``;1`` up, in ``MusicOnHold``: past ``OcWaiting``)
-    while we still thought it dialling: the ``OcWaiting`` was lost with the connection. Mark it
-    answered and waiting, with its channel, so that :func:`plan` sends it an agent."""
+    """A client-first customer found waiting (``;1`` up in ``oc-client-first``'s ``s``, hearing
+    the hold message or music on hold: past ``OcWaiting``, sent on answer) while we still thought
+    it dialling: the ``OcWaiting`` was lost with the connection. Mark it answered and waiting,
+    with its channel, so that :func:`plan` sends it an agent. A ``Playback`` in extension
+    ``abandoned`` is the abandon message: that customer waits no more."""
     # Answered but without its channel: restored from the database after a restart.
     lost_channel = call.state is CallState.ANSWERED and call.customer_channel is None
     if call.campaign_type is not CampaignType.CLIENT_FIRST or not (
@@ -1397,7 +1403,8 @@ def _waiting_seen(call: CallView, channels: Sequence[Mapping[str, object]], now:
         if (
             (_header(channel, "Uniqueid") or "").lower() == call.uuid
             and _header(channel, "ChannelState") == "6"
-            and (_header(channel, "Application") or "").lower() == "musiconhold"
+            and (_header(channel, "Application") or "").lower() in _WAITING_APPLICATIONS
+            and _header(channel, "Exten") == "s"
             and _CHANNEL.fullmatch(_header(channel, "Channel") or "")
         ):
             found = replace(

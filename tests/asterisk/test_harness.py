@@ -52,7 +52,7 @@ def test_dialplan_loaded_as_shipped_with_the_test_contexts(pbx):
     ):
         assert f"[ Context '{context}' created by 'pbx_config' ]" in pbx.cli(f"dialplan show {context}")
     customers = pbx.cli(f"dialplan show {CUSTOMERS_CONTEXT}")
-    assert "'+442079460001' =>" in customers and "Busy()" in customers
+    assert "'+442079460001' =>" in customers and "Hangup(17)" in customers
     assert "'agent1' =>" in pbx.cli(f"dialplan show {AGENTS_CONTEXT}")
     assert re.search(r"WARNING|ERROR", pbx.log()) is None, pbx.log()
 

@@ -431,12 +431,13 @@ def test_client_first_waits_while_calls_in_flight_cover_the_ready_agents():
 
 
 def test_a_customer_answered_before_it_waits_on_hold_counts_as_not_yet_connected():
-    """Between the answer and ``OcWaiting`` (the hold message plays) the customer has no channel
-    to send an agent to yet, but it will need one: no new call is placed for that agent."""
-    hearing_the_message = call(campaign_type=CLIENT_FIRST, state=CallState.ANSWERED, contact_id=90)
+    """Between the answer and ``OcWaiting`` (a moment: the dialplan sends it first thing) the
+    customer has no channel to send an agent to yet, but it will need one: no new call is placed
+    for that agent."""
+    just_answered = call(campaign_type=CLIENT_FIRST, state=CallState.ANSWERED, contact_id=90)
     client = campaign(type=CLIENT_FIRST)
     decided = plan(
-        T0, server(), [client], [agent(1)], [hearing_the_message], {7: [contact(5)]}, TokenBucket(5), uuids()
+        T0, server(), [client], [agent(1)], [just_answered], {7: [contact(5)]}, TokenBucket(5), uuids()
     )
     assert decided.originates == () and decided.connects == ()
     assert decided.statuses[7].reason == "paced"
@@ -1248,12 +1249,23 @@ def test_reconcile_prefers_the_main_record_of_an_answered_client_first_call():
     assert settled.result.outcome is Outcome.ANSWERED and settled.result.talk_seconds == 55.0
 
 
+def customer_up(application: str, exten: str = "s") -> dict[str, str]:
+    """The CoreShowChannel of a client-first customer's ``;1`` up in ``oc-client-first``."""
+    return {
+        "Event": "CoreShowChannel",
+        **LOCAL_1,
+        "ChannelState": "6",
+        "Exten": exten,
+        "Application": application,
+    }
+
+
 def test_reconcile_finds_a_client_first_customer_waiting_on_hold():
     """OcWaiting was lost with the link: the ;1 half up in MusicOnHold says the customer waits."""
     dialling = call(campaign_type=CLIENT_FIRST, state=CallState.RINGING)
     channels = [
-        {"Event": "CoreShowChannel", **LOCAL_1, "ChannelState": "6", "Application": "MusicOnHold"},
-        {"Event": "CoreShowChannel", **LOCAL_2, "ChannelState": "6", "Application": "Dial"},
+        customer_up("MusicOnHold"),
+        {"Event": "CoreShowChannel", **LOCAL_2, "ChannelState": "6", "Exten": "s", "Application": "Dial"},
     ]
     (settled,) = reconcile(T0 + timedelta(seconds=30), [dialling], channels, {})
     assert settled.status == "up"
@@ -1268,13 +1280,34 @@ def test_reconcile_finds_a_client_first_customer_waiting_on_hold():
 def test_reconcile_gives_back_its_channel_to_a_waiting_customer_restored_after_a_restart():
     """Restored from the database (answered, no channel known): found on hold, it gets an agent."""
     restored = call(campaign_type=CLIENT_FIRST, state=CallState.ANSWERED, answered_at=T0)
-    channels = [{"Event": "CoreShowChannel", **LOCAL_1, "ChannelState": "6", "Application": "MusicOnHold"}]
+    channels = [customer_up("MusicOnHold")]
     (settled,) = reconcile(T0 + timedelta(seconds=30), [restored], channels, {})
     assert (settled.status, settled.call.customer_channel) == ("up", LOCAL_1["Channel"])
     (connect,) = plan(
         T0, server(), [campaign(type=CLIENT_FIRST)], [agent(4)], [settled.call], {}, TokenBucket(5), uuids()
     ).connects
     assert connect.call.uuid == restored.uuid
+
+
+@pytest.mark.parametrize(
+    ("exten", "application", "waiting"),
+    [
+        ("s", "Playback", True),
+        ("s", "MusicOnHold", True),
+        ("abandoned", "Playback", False),
+        ("s", "Set", False),
+    ],
+)
+def test_defect_k_reconcile_finds_a_customer_hearing_the_hold_message(exten, application, waiting):
+    """The customer waits from the answer on (OcWaiting, then the hold message): found in
+    Playback in ``s`` it is waiting; in Playback in ``abandoned`` it is hearing the abandon
+    message and waits no more."""
+    dialling = call(campaign_type=CLIENT_FIRST, state=CallState.RINGING)
+    channels = [customer_up(application, exten)]
+    (settled,) = reconcile(T0 + timedelta(seconds=30), [dialling], channels, {})
+    assert settled.status == "up"
+    assert (settled.call.state is CallState.ANSWERED) is waiting
+    assert settled.call.customer_channel == (LOCAL_1["Channel"] if waiting else None)
 
 
 # --- defect c: a customer leg never placed charges no attempt, in either flow --------------------

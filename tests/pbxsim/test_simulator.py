@@ -774,6 +774,40 @@ def test_client_first_local_dial_not_answered_is_recorded_by_the_second_half(out
 DIAL_EVENT_STATUS = {"invalid": "NOANSWER"}  # DialEnd vs DIALSTATUS (see pbxsim.calls)
 
 
+def test_defect_k_the_customer_waits_while_the_hold_message_plays():
+    """OcWaiting on answer, the hold message playing meanwhile; the agent takes the customer out
+    of it (as oc-client-first does since defect k)."""
+    uuid = "c0ffee00-0000-4000-8000-0000000000c9"
+
+    async def scenario():
+        # 500 simulated seconds of hold message: the agent always comes before its end.
+        sim = await simulator(overrides={"+33102020202": "answer"}, talk_time=(2, 2), hold_message_time=500)
+        try:
+            wire = await Wire.open(sim)
+            await wire.action(originate_client_dial(uuid))
+            waiting = await wire.event("UserEvent", UserEvent="OcWaiting")
+            await wire.action("Action: CoreShowChannels\r\nActionID: csc")
+            await wire.event("CoreShowChannelsComplete")
+            (customer,) = [
+                b for b in blocks(wire.data) if b.get("Event") == "CoreShowChannel" and b["Uniqueid"] == uuid
+            ]
+            await wire.action(originate_agent_bridge(uuid, waiting["Channel"]))
+            await wire.event("UserEvent", UserEvent="OcConnected")
+            end = await wire.event("UserEvent", UserEvent="OcCallEnd")
+            await sim.wait_idle()
+            return customer, end, wire.take()
+        finally:
+            await sim.stop()
+
+    customer, end, data = run(scenario())
+    assert (customer["Application"], customer["ApplicationData"], customer["Exten"]) == (
+        "Playback",
+        "oc/hold",
+        "s",
+    )
+    assert end["Connected"] and end["Abandoned"] == "0" and b"OcAbandoned" not in data
+
+
 def test_client_first_local_dial_answered_runs_oc_client_first_on_the_first_half():
     uuid = "c0ffee00-0000-4000-8000-0000000000c6"
 
