@@ -36,6 +36,9 @@ SYSTEM_MODULES = (
 START_TIMEOUT = 30.0
 CLI_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
+#: ``core restart now`` answers once Asterisk re-executes itself, after waiting up to 15 s for the
+#: channels it hung up to go (``main/asterisk.c``, ``SHUTDOWN_TIMEOUT``): longer than a command.
+RESTART_TIMEOUT = 20.0
 _DB_LINE = re.compile(r"^/(?P<key>\S+)\s*: (?P<value>.*)$")
 
 
@@ -185,7 +188,7 @@ class RealAsterisk:
         """``core restart now`` (Asterisk re-executes itself, same pid), then wait until AMI
         accepts again."""
         before = self._control_socket_id()
-        self.cli("core restart now")
+        self.cli("core restart now", RESTART_TIMEOUT)
         self._wait_ready(before)
 
     # ---- commands ----------------------------------------------------------------------------

@@ -277,7 +277,12 @@ def _on_originate_response(
         call = replace(call, customer_dialled=True, first_channel_seen=True)
         return advance(call, CallState.ANSWERED, now), None
     call = replace(call, originate_failed_at=now)
-    if not call.first_channel_seen or call.first_channel_gone_at is not None:
+    # Client first originates a Local channel, which Asterisk creates before anything can fail;
+    # its events may still be on their way: Asterisk sends the OriginateResponse itself but
+    # channel events through its message bus, and a loaded one delivers a refusal at once (busy,
+    # unallocated) before them. Wait for them as for a Hangup (check_timeouts ends the wait).
+    waits = call.first_channel_seen or call.campaign_type is CampaignType.CLIENT_FIRST
+    if not waits or call.first_channel_gone_at is not None:
         return end_call(call, now), None
     return call, None  # its Hangup, with the Q.850 cause, is still to come (transcript 05)
 

@@ -18,11 +18,40 @@ from odoo.tools import SQL
 MAIN = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-class CommittedWorld:
+class Committed:
+    """Rows of the test database that other processes see: each :meth:`env` is a transaction of
+    its own, committed when it ends without an error."""
+
+    def __init__(self):
+        self.registry = Registry(odoo.tools.config["db_name"])
+
+    def env(self):
+        registry = self.registry
+
+        class Transaction:
+            def __enter__(self):
+                self.cr = registry.cursor()
+                return api.Environment(self.cr, SUPERUSER_ID, {})
+
+            def __exit__(self, kind, value, traceback):
+                if kind is None:
+                    # Committed on purpose: the dialer processes under test only see committed rows.
+                    self.cr.commit()  # pylint: disable=invalid-commit
+                self.cr.close()
+
+        return Transaction()
+
+    def query(self, sql, *args):
+        with self.env() as env:
+            env.cr.execute(sql, args)
+            return env.cr.fetchall()
+
+
+class CommittedWorld(Committed):
     """A dialer server, agents and a running campaign, committed; removed by :meth:`destroy`."""
 
     def __init__(self, port, contacts, agents, prefix, campaign_type="agent_first"):
-        self.registry = Registry(odoo.tools.config["db_name"])
+        super().__init__()
         with self.env() as env:
             self.server_id = (
                 env["outbound.dialer.server"]
@@ -84,27 +113,6 @@ class CommittedWorld:
             )
             campaign.state = "running"
 
-    def env(self):
-        registry = self.registry
-
-        class Transaction:
-            def __enter__(self):
-                self.cr = registry.cursor()
-                return api.Environment(self.cr, SUPERUSER_ID, {})
-
-            def __exit__(self, kind, value, traceback):
-                if kind is None:
-                    # Committed on purpose: the dialer processes under test only see committed rows.
-                    self.cr.commit()  # pylint: disable=invalid-commit
-                self.cr.close()
-
-        return Transaction()
-
-    def query(self, sql, *args):
-        with self.env() as env:
-            env.cr.execute(sql, args)
-            return env.cr.fetchall()
-
     def contact_states(self):
         return dict(
             self.query(
@@ -131,8 +139,9 @@ class CommittedWorld:
             env["outbound.dialer.server"].browse(self.server_id).unlink()
 
 
-def start_dialer(world, *extra):
-    """``odoo-bin outbound_dialer`` for the world's server, as a separate process."""
+def start_dialer(world, *extra, stderr=subprocess.PIPE):
+    """``odoo-bin outbound_dialer`` for the world's server, as a separate process; its log goes to
+    ``stderr`` (a pipe, or a file for a test that reads it on failure)."""
     config = odoo.tools.config
     command = [
         sys.executable,
@@ -150,7 +159,7 @@ def start_dialer(world, *extra):
     for option in ("db_host", "db_port", "db_user", "db_password"):
         if config[option]:
             command.append(f"--{option}={config[option]}")
-    return subprocess.Popen(command, cwd=MAIN, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(command, cwd=MAIN, stdout=subprocess.DEVNULL, stderr=stderr)
 
 
 def wait_for(condition, timeout, what):

@@ -100,6 +100,9 @@ def test_replayed_sessions_end_with_their_outcome(
     queued = call(campaign_type=campaign_type, state=CallState.QUEUED, originated_at=None)
     events = replay_as_contract(name)
     final, result = fold_all(queued, events)
+    if result is None:  # 08: a client-first failure with no channel waits for channel events first
+        settled = check_timeouts(final, T0 + timedelta(minutes=1))
+        final, result = settled.call, settled.result
     assert final.state is CallState.ENDED
     assert (result.outcome, result.reason, result.cause, result.dial_status) == (
         outcome,
@@ -323,6 +326,32 @@ def test_client_first_connected_by_the_agent_bridge_context_events():
     assert transitions[3].call.state is CallState.CONNECTED
     result = transitions[-1].result
     assert result.outcome is Outcome.ANSWERED and result.agent_id == 4
+
+
+def test_client_first_failed_originate_response_before_the_channel_events():
+    """A real Asterisk sends the OriginateResponse itself but the channel events through its
+    message bus: a loaded one delivers the failure of a call the customer refused at once before
+    the events of the Local pair that dialled them. The call waits for them: busy, as Asterisk
+    said, not a call the trunk refused."""
+    transitions = steps(
+        client_call(),
+        (0, {"Event": "OriginateResponse", "ActionID": f"oc-{UUID}", "Response": "Failure", "Reason": "0"}),
+        (0, {"Event": "Newchannel", **LOCAL_1, "ChannelState": "0"}),
+        (0, {"Event": "Newchannel", **LOCAL_2, "ChannelState": "4"}),
+        (0, {"Event": "DialBegin", **LOCAL_2, **dest(TRUNK), "DialString": "+33123456789@trunk"}),
+        (0, {"Event": "Hangup", **TRUNK, "Cause": "17"}),
+        (0, {"Event": "DialEnd", **LOCAL_2, **dest(TRUNK), "DialStatus": "BUSY"}),
+        (0, {"Event": "Hangup", **LOCAL_2, "Cause": "17"}),
+        (0, {"Event": "Hangup", **LOCAL_1, "Cause": "17"}),
+    )
+    assert transitions[0].result is None
+    result = transitions[-1].result
+    assert (result.outcome, result.dial_status, result.cause, result.customer_dialled) == (
+        Outcome.BUSY,
+        "BUSY",
+        17,
+        True,
+    )
 
 
 def test_client_first_busy_from_the_local_second_half_dial():

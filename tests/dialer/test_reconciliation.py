@@ -116,7 +116,13 @@ def test_reconcile_finds_a_client_first_customer_waiting_on_hold():
     """OcWaiting was lost with the link: the ;1 half up in MusicOnHold says the customer waits."""
     dialling = call(campaign_type=CLIENT_FIRST, state=CallState.RINGING)
     channels = [
-        {"Event": "CoreShowChannel", **LOCAL_1, "ChannelState": "6", "Exten": "s", "Application": "MusicOnHold"},
+        {
+            "Event": "CoreShowChannel",
+            **LOCAL_1,
+            "ChannelState": "6",
+            "Exten": "s",
+            "Application": "MusicOnHold",
+        },
         {"Event": "CoreShowChannel", **LOCAL_2, "ChannelState": "6", "Exten": "s", "Application": "Dial"},
     ]
     (settled,) = reconcile(T0 + timedelta(seconds=30), [dialling], channels, {})
@@ -134,7 +140,15 @@ def test_reconcile_finds_a_client_first_customer_waiting_on_hold():
 def test_reconcile_gives_back_its_channel_to_a_waiting_customer_restored_after_a_restart():
     """Restored from the database (answered, no channel known): found on hold, it gets an agent."""
     restored = call(campaign_type=CLIENT_FIRST, state=CallState.ANSWERED, answered_at=T0)
-    channels = [{"Event": "CoreShowChannel", **LOCAL_1, "ChannelState": "6", "Exten": "s", "Application": "MusicOnHold"}]
+    channels = [
+        {
+            "Event": "CoreShowChannel",
+            **LOCAL_1,
+            "ChannelState": "6",
+            "Exten": "s",
+            "Application": "MusicOnHold",
+        }
+    ]
     (settled,) = reconcile(T0 + timedelta(seconds=30), [restored], channels, {})
     assert (settled.status, settled.call.customer_channel) == ("up", LOCAL_1["Channel"])
     (connect,) = plan(
@@ -159,7 +173,15 @@ def test_defect_k_reconcile_finds_a_customer_hearing_the_hold_message(exten, app
     Playback in ``s`` it is waiting; in Playback in ``abandoned`` it is hearing the abandon
     message and waits no more."""
     dialling = call(campaign_type=CLIENT_FIRST, state=CallState.RINGING)
-    channels = [{"Event": "CoreShowChannel", **LOCAL_1, "ChannelState": "6", "Exten": exten, "Application": application}]
+    channels = [
+        {
+            "Event": "CoreShowChannel",
+            **LOCAL_1,
+            "ChannelState": "6",
+            "Exten": exten,
+            "Application": application,
+        }
+    ]
     (settled,) = reconcile(T0 + timedelta(seconds=30), [dialling], channels, {})
     assert settled.status == "up"
     assert (settled.call.state is CallState.ANSWERED) is waiting

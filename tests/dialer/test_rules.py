@@ -232,7 +232,8 @@ def test_defect_b_dialplan_dials_the_dial_string_unchanged_or_refuses_it(context
     )
     assert not [line for line in lines if "FILTER(" in line and ",${OC_DIAL})" in line]
     dials = [line for line in lines if "Dial(" in line]
-    assert dials == ["same => n,Dial(${OC_DIAL},${FILTER(0-9,${OC_DIAL_TIMEOUT})})"]
+    # U(): the answer stamp of the AstDB record (docs/call-flow-contract.md), no dial option.
+    assert dials == ["same => n,Dial(${OC_DIAL},${FILTER(0-9,${OC_DIAL_TIMEOUT})},U(oc-answered^${CHANNEL}))"]
     refusal = lines.index(checks[0]) + 1
     assert lines[refusal : refusal + 2] == ["same => n,Set(DIALSTATUS=INVALIDARGS)", "same => n,Hangup(16)"]
 
