@@ -644,7 +644,8 @@ class Pbx:
 
     async def _dial(self, call: SimCall, caller: Channel, dial: str, timeout: float) -> None:
         """app_dial with one destination: DialBegin/DialEnd, DIALSTATUS, bridge on answer."""
-        caller.application, caller.app_data = "Dial", f"{dial},{timeout:g}"
+        # U(): the dialplan stamps the answer on the dialling channel ([oc-answered]).
+        caller.application, caller.app_data = "Dial", f"{dial},{timeout:g},U(oc-answered^{caller.name})"
         tech = dial.partition("/")[0].lower()
         if not dial or tech not in {t.lower() for t in self.scenario.technologies}:
             self._set_dialstatus(call, caller, "CHANUNAVAIL")
@@ -778,7 +779,7 @@ class Pbx:
         timeout = float(re.sub(r"\D", "", variables.get("OC_DIAL_TIMEOUT", "")) or "inf")
         if variables.get("OC_CALLERID_NUM"):
             far.caller_num = variables["OC_CALLERID_NUM"]
-        far.application, far.app_data = "Dial", f"{dial},{timeout:g}"
+        far.application, far.app_data = "Dial", f"{dial},{timeout:g},U(oc-answered^{far.name})"
         if dial.partition("/")[0].lower() not in {t.lower() for t in self.scenario.technologies}:
             self._set_dialstatus(call, far, "CHANUNAVAIL")
             failed(16, "failed")

@@ -1,11 +1,8 @@
-import re
-
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-# An Asterisk channel such as PJSIP/1001, SIP/alice or Local/1001@agents: it is written into AMI
-# headers, so nothing outside this shape may reach it.
-AGENT_CHANNEL = re.compile(r"^[A-Za-z][A-Za-z0-9]*/[A-Za-z0-9_.@+-]+$")
+from ..dialer import rules
+
 #: States in which the agent is on a call the dialer placed: their call's result needs them.
 ON_A_CALL = ("ringing", "on_call")
 
@@ -66,14 +63,17 @@ class OutboundAgent(models.Model):
     @api.constrains("channel")
     def _check_channel(self):
         for agent in self:
-            if not AGENT_CHANNEL.match(agent.channel or ""):
+            # The Originate's Channel header: the dial-string rule, as for a customer's.
+            try:
+                rules.check_dial_string("Channel", agent.channel)
+            except rules.RuleError:
                 raise ValidationError(
                     self.env._(
                         "%r is not an Asterisk channel: write it as TECHNOLOGY/resource, "
-                        "e.g. PJSIP/1001 (letters, digits and . _ @ + - only).",
+                        "e.g. PJSIP/1001 (letters, digits and + / @ . _ : - only).",
                         agent.channel,
                     )
-                )
+                ) from None
 
     def write(self, vals):
         if "active" in vals and not vals["active"]:

@@ -97,10 +97,22 @@ class TestAgentAndServerConstraints(OutboundCampaignCase):
             self.env["outbound.agent"].create({"user_id": self.user_agent.id, "channel": "PJSIP/2009"})
 
     def test_agent_channel_shape(self):
-        for channel in ("PJSIP/2001\r\nAction: Command", "2001", "PJSIP/", "PJSIP/20 01", "PJSIP/1,2"):
-            with self.subTest(channel=channel), self.assertRaises(ValidationError):
+        # The dial-string rule of dialer/rules.py, as for a customer's dial string.
+        for channel in (
+            "PJSIP/2001\r\nAction: Command",
+            "2001",
+            "PJSIP/",
+            "PJSIP/20 01",
+            "PJSIP/1,2",
+            "PJSIP/1&SIP/2",
+        ):
+            with (
+                self.subTest(channel=channel),
+                self.assertRaisesRegex(ValidationError, "not an Asterisk channel"),
+            ):
                 self.agent.channel = channel
-        self.agent.channel = "Local/1001@agents"
+        for channel in ("Local/1001@agents", "PJSIP/agent-7", "PJSIP/sip:1001@pbx.example.net:5060"):
+            self.agent.channel = channel
 
     def test_dial_template_placeholders(self):
         for template in ("PJSIP/{number}@trunk", "SIP/{digits}@provider", "DAHDI/g1/{national}"):

@@ -5,13 +5,13 @@ from pbxsim import Scenario
 
 from .dialer_common import DialerCase
 
-CALLS = 2000
+CALLS = 1500
 AGENTS = 20
 
 
 @tagged("post_install", "-at_install")
 class TestClientFirstPacing(DialerCase):
-    """2,000 client-first calls at a 30 % answer rate: pacing overdials while the abandon rate
+    """1,500 client-first calls at a 30 % answer rate: pacing overdials while the abandon rate
     allows it and keeps that rate under the campaign's 3 % cap."""
 
     def test_abandon_rate_stays_under_cap(self):
@@ -28,8 +28,9 @@ class TestClientFirstPacing(DialerCase):
             "Paced",
             campaign_type="client_first",
             max_attempts=1,
-            # 1 s of real time at this scale: abandons then come from overdialling, which pacing
-            # controls, not from the time this loaded test machine takes to ring an agent.
+            # 2 s of real time at this scale: abandons then come from overdialling, which pacing
+            # controls, not from the time this loaded test machine takes to ring an agent (at
+            # 1 s, a machine busy with other work abandoned 10 %).
             max_wait=20,
             abandon_rate_cap=3.0,
             max_dial_ratio=3.0,
@@ -40,7 +41,7 @@ class TestClientFirstPacing(DialerCase):
         campaign.action_run_now()
         scenario = Scenario(
             seed=30,
-            time_scale=0.05,
+            time_scale=0.1,
             mix={"answer": 0.3, "no_answer": 0.5, "busy": 0.2},
             ring_time=(2.0, 10.0),
             talk_time=(4.0, 12.0),

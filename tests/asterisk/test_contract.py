@@ -48,7 +48,8 @@ SECRET = "contract-secret"
 SIMULATED_TRUNK = "PJSIP/{number}@trunk"
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_SEQUENCE = re.compile(r"-[0-9a-f]{8}(;[12])?$")
+# A channel's sequence number ends the value, or the channel named in Dial()'s U() option.
+_SEQUENCE = re.compile(r"-[0-9a-f]{8}(;[12])?(?=\)?$)")
 
 
 @pytest.fixture(scope="module")
