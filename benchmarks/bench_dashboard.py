@@ -142,7 +142,10 @@ def destroy(env, server_id, user_ids, campaign_ids):
     env.cr.execute(SQL("DELETE FROM outbound_call WHERE campaign_id = ANY(%s)", campaign_ids))
     env.cr.execute(SQL("DELETE FROM outbound_contact WHERE campaign_id = ANY(%s)", campaign_ids))
     env["outbound.campaign"].browse(campaign_ids).unlink()
-    env["outbound.agent"].search([("user_id", "in", user_ids)]).unlink()
+    agents = env["outbound.agent"].search([("user_id", "in", user_ids)])
+    # Their calls are gone: off the calls the benchmark put them on, they may be removed.
+    agents.state = "paused"
+    agents.unlink()
     env["res.users"].browse(user_ids).unlink()
     env["outbound.dialer.server"].browse(server_id).unlink()
 
