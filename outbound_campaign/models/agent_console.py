@@ -102,20 +102,27 @@ class OutboundAgent(models.Model):
         callback_at = fields.Datetime.to_datetime(callback_at) if callback_at else None
         if disposition.action == "callback" and (not callback_at or callback_at <= now):
             raise UserError(self.env._("Call back: choose a date and time in the future."))
-        call.write({"disposition_id": disposition.id, "disposition_at": now, "note": note or False})
-        contact = call.contact_id
-        contact.write({"disposition_id": disposition.id})
-        if disposition.action == "callback":
-            agent._schedule_callback(contact, callback_at, note)
-        elif disposition.action == "wrong_number":
-            contact.write({"state": "failed"})
-        elif disposition.action == "do_not_call":
-            agent._add_to_do_not_call(contact, disposition)
+        agent._apply_disposition(call, disposition, note, callback_at)
         if agent.state == "wrap_up":
             agent._console_set_ready()
             agent._preview_reserve()
         agent._console_notify(call.campaign_id.ids)
         return True
+
+    def _apply_disposition(self, call, disposition, note, callback_at):
+        """Record the checked disposition on the call and its contact, then its action; the hook that
+        other addons extend (the CRM pipeline) with their own effects of a disposition."""
+        call.write(
+            {"disposition_id": disposition.id, "disposition_at": fields.Datetime.now(), "note": note or False}
+        )
+        contact = call.contact_id
+        contact.write({"disposition_id": disposition.id})
+        if disposition.action == "callback":
+            self._schedule_callback(contact, callback_at, note)
+        elif disposition.action == "wrong_number":
+            contact.write({"state": "failed"})
+        elif disposition.action == "do_not_call":
+            self._add_to_do_not_call(contact, disposition)
 
     # Preview (agent-first campaigns with preview on): the agent sees the contact first.
     def preview_next(self):
