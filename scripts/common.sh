@@ -101,13 +101,25 @@ throwaway_database() {
     CONF="$BUILD/$prefix-$$.conf"
     INSTALL_LOG="$BUILD/$prefix-$$-install.log"
     write_odoo_conf "$CONF" 0
-    trap 'dropdb --if-exists "$DB" >/dev/null 2>&1 || true; rm -rf "$BUILD/data/filestore/$DB" "$CONF" "$INSTALL_LOG"' EXIT
+    THROWAWAY+=("$DB" "$BUILD/data/filestore/$DB" "$CONF" "$INSTALL_LOG")
+    trap drop_throwaway_databases EXIT
     echo "== installing outbound_campaign into $DB $*"
     "$PYTHON" -m odoo -c "$CONF" -d "$DB" -i outbound_campaign "$@" --stop-after-init --no-http \
         --log-level=info --logfile="$INSTALL_LOG" || { tail -50 "$INSTALL_LOG"; die "installation failed"; }
     if grep -E "^[0-9-]+ [0-9:,]+ [0-9]+ (WARNING|ERROR|CRITICAL) " "$INSTALL_LOG"; then
         die "installation logged the warnings or errors above"
     fi
+}
+
+# Every database throwaway_database made in this script (make test makes two), each followed by
+# its filestore, configuration and log.
+THROWAWAY=()
+drop_throwaway_databases() {
+    local i
+    for ((i = 0; i < ${#THROWAWAY[@]}; i += 4)); do
+        dropdb --if-exists "${THROWAWAY[i]}" >/dev/null 2>&1 || true
+        rm -rf "${THROWAWAY[@]:i+1:3}"
+    done
 }
 
 # write_odoo_conf FILE [http_port]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make test`: a throwaway database with the addon and its demo data installed, then every test
+# `make test`: a throwaway database with the addons and their demo data installed, then every test
 # (plain pytest for the dialer and the simulator, Odoo tests through pytest-odoo), then lint.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -10,7 +10,10 @@ postgres_up
 require_chromium
 require_asterisk_sounds
 
-throwaway_database outbound_test
+# outbound_campaign installs on its own, without crm (install only, no tests); the tests run with the
+# CRM addon, which installs outbound_campaign and crm with it.
+throwaway_database outbound_alone
+throwaway_database outbound_test -i outbound_campaign_crm
 
 echo "== lint"
 "$ROOT/scripts/lint.sh"
@@ -19,4 +22,4 @@ echo "== tests"
 cd "$ROOT"
 # --odoo-http: without it pytest-odoo silently skips every browser test (HttpCase).
 "$PYTHON" -m pytest -p no:cacheprovider --odoo-config "$CONF" --odoo-database "$DB" --odoo-http \
-    tests outbound_campaign/tests "$@"
+    tests outbound_campaign/tests outbound_campaign_crm/tests "$@"
