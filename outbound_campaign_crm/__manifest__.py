@@ -28,4 +28,5 @@
         ],
     },
     "auto_install": True,
+    "post_init_hook": "post_init_hook",
 }

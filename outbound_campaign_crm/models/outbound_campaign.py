@@ -26,12 +26,15 @@ class OutboundCampaign(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         campaigns = super().create(vals_list)
-        without_source = campaigns.filtered(lambda campaign: not campaign.source_id)
-        names = self.env["utm.mixin"]._get_unique_names("utm.source", without_source.mapped("name"))
-        sources = self.env["utm.source"].sudo().create([{"name": name} for name in names])
-        for campaign, source in zip(without_source, sources, strict=True):
-            campaign.source_id = source
+        campaigns.filtered(lambda campaign: not campaign.source_id)._create_sources()
         return campaigns
+
+    def _create_sources(self):
+        """A UTM source per campaign, named after it (with a number when the name is taken)."""
+        names = self.env["utm.mixin"]._get_unique_names("utm.source", self.mapped("name"))
+        sources = self.env["utm.source"].sudo().create([{"name": name} for name in names])
+        for campaign, source in zip(self, sources, strict=True):
+            campaign.source_id = source
 
     def write(self, vals):
         result = super().write(vals)

@@ -16,6 +16,9 @@ class TestPipeline(AgentConsoleCase):
         self.assertTrue(copy.source_id)
         self.assertNotEqual(copy.source_id, source)
 
+    def test_campaigns_made_before_the_addon_get_a_source_at_install(self):
+        self.assertTrue(self.env.ref("outbound_campaign.demo_campaign_renewals").source_id)
+
     def test_the_campaign_counts_its_pipeline_in_one_query(self):
         other = self.create_campaign("Upsell")
         won_stage = self.env["crm.stage"].create({"name": "Signed", "is_won": True, "sequence": 100})
