@@ -85,7 +85,11 @@ class TestPipeline(AgentConsoleCase):
         with self.assertQueryCount(1):
             leads.mapped("outbound_call_count")
         self.assertEqual(leads.mapped("outbound_call_count"), [2, 0])
-        self.assertEqual(partner.outbound_call_count, 2)
+        partners = partner | self.env["res.partner"].create({"name": "Nobody called"})
+        partners.invalidate_recordset()
+        with self.assertQueryCount(1):
+            partners.mapped("outbound_call_count")
+        self.assertEqual(partners.mapped("outbound_call_count"), [2, 0])
         action = lead.action_view_outbound_calls()
         self.assertEqual(self.env["outbound.call"].search(action["domain"]), self.call | second.call_ids)
         action = partner.action_view_outbound_calls()
