@@ -15,6 +15,7 @@ from datetime import datetime
 
 from . import rules
 from .astdb import astdb_day
+from .outcomes import CampaignType
 from .rules import check_no_control_characters, dial_string
 from .views import (
     AGENT_BRIDGE_CONTEXT,
@@ -110,6 +111,18 @@ class ConnectAgentOrder:
         }
 
 
+def recording_variables(campaign: CampaignView) -> dict[str, str]:
+    """``oc-record``'s variables: record this call, after the announcement if there is one."""
+    if not campaign.record:
+        return {}
+    variables = {"OC_RECORD": "1"}
+    if campaign.record_announcement:
+        variables["OC_RECORD_ANNOUNCE"] = rules.check_sound_name(
+            "recording announcement", campaign.record_announcement
+        )
+    return variables
+
+
 def originate_order(
     now: datetime,
     server: DialerServerView,
@@ -135,12 +148,14 @@ def originate_order(
     )
     caller_id = rules.caller_id(campaign.caller_id_name, campaign.caller_id_number)
     variables = {"OC_CALL_UUID": uuid, "OC_CAMPAIGN_ID": str(campaign.id), "OC_DAY": astdb_day(now)}
+    variables |= recording_variables(campaign)
     if agent is not None:
         variables |= {
             "OC_DIAL": customer,
             "OC_DIAL_TIMEOUT": str(campaign.dial_timeout),
             "OC_CALLERID_NUM": campaign.caller_id_number,
         }
+        variables |= campaign.amd.variables(CampaignType.AGENT_FIRST)
         return OriginateOrder(
             call,
             agent.channel,
@@ -163,6 +178,7 @@ def originate_order(
         "OC_HOLD_MSG": campaign.hold_message or "",
         "OC_ABANDON_MSG": campaign.abandon_message or "",
     }
+    variables |= campaign.amd.variables(CampaignType.CLIENT_FIRST)
     return OriginateOrder(
         call,
         f"Local/s@{server.client_dial_context}/n",

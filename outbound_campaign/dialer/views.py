@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from . import rules
+from .amd import AmdSettings
 from .outcomes import CampaignType, Outcome
 from .pacing import PacingPolicy, PacingStats
 from .rules import check_dial_string, check_dial_template, check_sound_name
@@ -66,6 +67,8 @@ class RetryDelays:
     busy: timedelta = timedelta(minutes=15)
     no_answer: timedelta = timedelta(hours=1)
     failed: timedelta = timedelta(minutes=30)
+    machine: timedelta = timedelta(hours=4)
+    machine_message_left: timedelta = timedelta(days=1)
 
     def delay(self, key: str | None) -> timedelta:
         """The delay named by ``OutcomePolicy.retry_delay`` (``None``: none)."""
@@ -123,6 +126,10 @@ class CampaignView:
     stats: PacingStats = field(default_factory=PacingStats)
     wrap_up_time: int = 0
     preview: bool = False
+    amd: AmdSettings = field(default_factory=AmdSettings)
+    #: record calls (``oc-record``), after this announcement to the customer if any
+    record: bool = False
+    record_announcement: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "type", CampaignType(self.type))
@@ -141,6 +148,9 @@ class CampaignView:
         if self.type is CampaignType.CLIENT_FIRST:
             for name in ("hold_message", "abandon_message"):
                 check_sound_name(name, getattr(self, name))
+        self.amd.check_dialable()
+        if self.record and self.record_announcement:
+            check_sound_name("recording announcement", self.record_announcement)
 
 
 @dataclass(frozen=True)
@@ -209,6 +219,9 @@ class CallView:
     error: str | None = None
     outcome: Outcome | None = None
     reserved: bool = False
+    #: ``AMDSTATUS``/``AMDCAUSE`` of ``oc-amd`` (``OcMachine``, or the AstDB record)
+    amd_status: str | None = None
+    amd_cause: str | None = None
 
     @property
     def action_id(self) -> str:

@@ -204,6 +204,8 @@ def test_retry_policies():
         Outcome.AGENT_NO_ANSWER: None,
         Outcome.TRUNK_REFUSED: "failed",
         Outcome.UNKNOWN: "failed",
+        Outcome.MACHINE: "machine",
+        Outcome.MACHINE_MESSAGE_LEFT: "machine_message_left",
     }
 
 
