@@ -330,9 +330,18 @@ class CallEndRecord:
     message_left: bool = False
 
 
-_ASTDB_KEYS = ("dialstatus", "cause", "answered", "connected", "ended", "abandoned")
-#: Written after the contract's keys when detection ran or a message was left (``oc-amd``).
-_AMD_KEYS = ("amd", "amdcause", "message")
+#: Written by every call's hangup handler; ``amd``, ``amdcause`` empty when no detection ran.
+_ASTDB_KEYS = (
+    "dialstatus",
+    "cause",
+    "answered",
+    "connected",
+    "ended",
+    "abandoned",
+    "amd",
+    "amdcause",
+    "message",
+)
 
 
 def _epoch(value: str, key: str) -> datetime | None:
@@ -375,7 +384,7 @@ def _record_from_fields(fields: Mapping[str, str]) -> CallEndRecord:
 
 
 def parse_astdb_value(value: str) -> CallEndRecord:
-    """Parse ``dialstatus=…;cause=…;answered=…;connected=…;ended=…;abandoned=0|1``.
+    """Parse ``dialstatus=…;cause=…;answered=…;connected=…;ended=…;abandoned=0|1;amd=…;amdcause=…;message=0|1``.
 
     Keys we do not know are ignored (a newer dialplan may add some); a pair without ``=`` or a
     non-numeric number is refused, since it means the value was not written by our dialplan.
@@ -405,11 +414,8 @@ def format_astdb_value(record: CallEndRecord) -> str:
         epoch(record.ended_at),
         "1" if record.abandoned else "0",
     )
-    pairs = [f"{key}={val}" for key, val in zip(_ASTDB_KEYS, values, strict=True)]
-    if record.amd_status or record.message_left:
-        amd = (record.amd_status or "", record.amd_cause or "", "1" if record.message_left else "0")
-        pairs += [f"{key}={val}" for key, val in zip(_AMD_KEYS, amd, strict=True)]
-    return ";".join(pairs)
+    values += (record.amd_status or "", record.amd_cause or "", "1" if record.message_left else "0")
+    return ";".join(f"{key}={val}" for key, val in zip(_ASTDB_KEYS, values, strict=True))
 
 
 def record_from_user_event(event: Mapping[str, object]) -> CallEndRecord:
