@@ -95,7 +95,7 @@ def best_correlation(heard: list[float], sound: list[float]) -> float:
 
     def pearson(a: list[float], b: list[float]) -> float:
         mean_a, mean_b = sum(a) / len(a), sum(b) / len(b)
-        cov = sum((x - mean_a) * (y - mean_b) for x, y in zip(a, b))
+        cov = sum((x - mean_a) * (y - mean_b) for x, y in zip(a, b, strict=True))
         var = math.sqrt(sum((x - mean_a) ** 2 for x in a) * sum((y - mean_b) ** 2 for y in b))
         return cov / var if var else 0.0
 
