@@ -41,8 +41,10 @@ from ..dialer.notices import AGENT_INTERVAL, PendingNotices
 from ..dialer.pacing import PacingCount, TokenBucket
 from ..dialer.reconciliation import RECONCILE_GRACE, reconcile
 from ..dialer.retries import decide_retry
+from ..dialer.schedule import naive
 from ..dialer.views import CallState
 from .pending import FinishedCall, PendingWrites
+from .recordings import fetch_recordings
 from .store import TRANSIENT_DB_ERRORS, LeaseLost
 
 _logger = logging.getLogger(__name__)
@@ -93,6 +95,8 @@ class DialerRunner:
         self._agents_changed = PendingNotices(AGENT_INTERVAL)  # their consoles not yet told
         self._statuses_written = {}  # campaign id -> (reason, until, ratio) last written
         self._housekept_at = 0.0
+        self._recordings_at = 0.0
+        self._recordings_directory = ""
         self._wrap_ups_end = []  # ends of the wrap-ups this host started, not yet over
         self._unfinished = {}  # uuid -> CallResult whose contact or campaign could not be read yet
         self._ended_since_load = {}  # campaign id -> PacingCount of the calls ended since the last load
@@ -119,6 +123,7 @@ class DialerRunner:
         open_calls, contacts = self.store.load_open_calls()
         self.calls.update({call.uuid: call for call in open_calls})
         self.contacts.update(contacts)
+        self._recordings_directory = link.pop("recordings_directory", "")
         self.ami = AmiClient(link["host"], link["port"], link["username"], link["secret"], **self.ami_options)
         self.ami.on_event("*", self._on_event)
         self.ami.on_connected(self._on_connected)
@@ -172,6 +177,7 @@ class DialerRunner:
                 if self.ami.connected and recheck and time.monotonic() - self._reconciled_at >= RECHECK:
                     await self._reconcile()
                 self._turn(dial=self.ami.connected and self._reconciled and not self._stopping.is_set())
+                self._fetch_recordings_if_due()
             except LeaseLost as exc:  # another host took the server: it reconciles our calls
                 _logger.warning("%s: stopping", exc)
                 self._lease_lost = True
@@ -351,6 +357,20 @@ class DialerRunner:
         # After the Originates are on their way (tasks run in the order they were made): telling
         # the browsers costs a transaction and a NOTIFY, which no call should wait for.
         self._notify_if_due()
+
+    def _fetch_recordings_if_due(self):
+        """Now and then, in a transaction of its own: attach the recorded calls' files. A
+        failure is logged and tried again later; it never holds up the dialling."""
+        if time.monotonic() - self._recordings_at < self.refresh:
+            return
+        self._recordings_at = time.monotonic()
+        try:
+            with self.store.env() as env:
+                fetch_recordings(env, self.store.server_id, self._recordings_directory, naive(self.clock()))
+        except Exception:
+            _logger.exception(
+                "Recordings of dialer server %s: turn failed, tried again later", self.store.server_id
+            )
 
     def _plan(self, env, campaigns):
         """Read the ready agents with a free phone, the calls of other servers that want agents

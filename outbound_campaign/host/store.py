@@ -254,6 +254,7 @@ class DialerStore:
                 "port": server.port,
                 "username": server.username,
                 "secret": server.secret or "",
+                "recordings_directory": server.recordings_directory or "",
             }
             return view, link
 
@@ -726,6 +727,10 @@ class DialerStore:
                           connect_at = v.connect_at, end_at = v.end_at, ring_duration = v.ring,
                           wait_duration = v.wait, talk_duration = v.talk, agent_id = a.id,
                           amd_status = v.amd_status, amd_cause = v.amd_cause,
+                          -- oc-record recorded the call from the connection on: the host fetches it
+                          recording_state = CASE WHEN v.connect_at IS NOT NULL AND (
+                              SELECT record_calls FROM outbound_campaign WHERE id = c.campaign_id
+                          ) THEN 'pending' ELSE c.recording_state END,
                           write_date = now() AT TIME ZONE 'UTC'
                      FROM (VALUES %s) AS v(uuid, outcome, reason, cause, dial_status, answer_at, connect_at,
                                            end_at, ring, wait, talk, agent_id, amd_status, amd_cause)
