@@ -58,10 +58,10 @@ class Customer:
         return cls("machine", says=(greeting, beep))
 
     @classmethod
-    def person(cls, hello: str = "hello", silence: str = "silence/3") -> Customer:
+    def person(cls, hello: str = "hello", silence: str = "silence/3", talk: float | None = None) -> Customer:
         """Says a short "hello", then is silent (audio silence, as a phone sends) and stays on
-        the line until the other side hangs up."""
-        return cls("answer", says=(hello, silence))
+        the line ``talk`` s more (``None``: until the other side hangs up)."""
+        return cls("answer", talk=talk, says=(hello, silence))
 
     @classmethod
     def talks(cls, sound: str) -> Customer:
