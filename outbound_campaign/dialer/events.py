@@ -304,7 +304,9 @@ def _on_channel(call: CallView, event: Mapping[str, object], now: datetime) -> t
     if leg is None:
         return call, None
     if leg == _FIRST:
-        call = replace(call, first_channel_seen=True)
+        call = replace(
+            call, first_channel_seen=True, agent_channel=call.agent_channel or header(event, "Channel")
+        )
         call = advance(call, CallState.ORIGINATING, now)
     if _is_customer_leg(call, leg):
         state = header(event, "ChannelState")
@@ -333,7 +335,11 @@ def _on_dial(call: CallView, event: Mapping[str, object], now: datetime) -> tupl
     if caller != (_FIRST if agent_first else _LOCAL_HALF):
         return call, None
     if header(event, "Event") == "DialBegin":
-        return advance(replace(call, customer_dialled=True), CallState.RINGING, now), None
+        # agent first: the customer's channel, which the agent's Leave message redirects
+        customer = header(event, "DestChannel") if agent_first else call.customer_channel
+        return advance(
+            replace(call, customer_dialled=True, customer_channel=customer), CallState.RINGING, now
+        ), None
     status = (header(event, "DialStatus") or "").upper() or None
     call = replace(call, dial_status=status, customer_dialled=True)
     if status == "ANSWER":

@@ -21,6 +21,7 @@ from .views import (
     AGENT_BRIDGE_CONTEXT,
     CHANNEL,
     CONTEXT,
+    LEAVE_MESSAGE_CONTEXT,
     AgentView,
     CallView,
     CampaignView,
@@ -108,6 +109,37 @@ class ConnectAgentOrder:
             "ChannelId": f"{uuid}-a",
             "Variable": f"OC_CALL_UUID={uuid},OC_LEG=agent,OC_CUSTOMER={self.customer_channel}",
             "ActionID": self.call.agent_action_id,
+        }
+
+
+@dataclass(frozen=True)
+class LeaveMessageOrder:
+    """Agent first, the agent heard a machine and pressed **Leave message**: one AMI ``Redirect``
+    of both channels, the customer's to ``oc-leave-message,leave`` (the message after the beep,
+    then hang up) and the agent's to ``oc-leave-message,agent`` (hung up at once, the call
+    recorded as a message left). ``Redirect`` needs the ``call`` write right, which the dialer's
+    AMI user has."""
+
+    call: CallView
+
+    def __post_init__(self) -> None:
+        if self.call.campaign_type is not CampaignType.AGENT_FIRST:
+            raise ValueError("only an agent-first agent leaves a message by hand")
+        check_pattern("customer channel", self.call.customer_channel or "", CHANNEL)
+        check_pattern("agent channel", self.call.agent_channel or "", CHANNEL)
+
+    def to_ami_headers(self) -> dict[str, str]:
+        return {
+            "Action": "Redirect",
+            "Channel": self.call.customer_channel,
+            "Context": LEAVE_MESSAGE_CONTEXT,
+            "Exten": "leave",
+            "Priority": "1",
+            "ExtraChannel": self.call.agent_channel,
+            "ExtraContext": LEAVE_MESSAGE_CONTEXT,
+            "ExtraExten": "agent",
+            "ExtraPriority": "1",
+            "ActionID": f"oc-{self.call.uuid}-m",
         }
 
 

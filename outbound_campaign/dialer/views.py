@@ -25,6 +25,9 @@ CLIENT_FIRST_CONTEXT = "oc-client-first"
 #: Client first: the context the ``;2`` half of the originated Local channel runs; it dials the
 #: customer and records the dial's facts in AstDB (``oc/<day>/<uuid>-dial``).
 CLIENT_DIAL_CONTEXT = "oc-client-dial"
+#: Voicemail drop: a machine's channel plays the campaign's message at ``leave``, the agent-first
+#: agent's channel is let go at ``agent`` (the agent's Leave message, an AMI Redirect of both).
+LEAVE_MESSAGE_CONTEXT = "oc-leave-message"
 #: Client first: the context the agent leg is originated into; on answer it marks the waiting
 #: customer connected (``SHARED(OC_CONNECTED)``), sends ``OcConnected`` and ``Bridge()``s them.
 AGENT_BRIDGE_CONTEXT = "oc-agent-bridge"
@@ -219,6 +222,8 @@ class CallView:
     error: str | None = None
     outcome: Outcome | None = None
     reserved: bool = False
+    #: agent first: the agent's channel (the first channel's name), for the agent's Leave message
+    agent_channel: str | None = None
     #: ``AMDSTATUS``/``AMDCAUSE`` of ``oc-amd`` (``OcMachine``, or the AstDB record)
     amd_status: str | None = None
     amd_cause: str | None = None

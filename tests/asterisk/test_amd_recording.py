@@ -9,6 +9,7 @@ import array
 import math
 import time
 import wave
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,10 @@ from asterisk_session import AmiSession, run, utc_day
 from conftest import requires_asterisk, start_pbx
 
 from outbound_campaign.dialer.amd import AmdSettings
+from outbound_campaign.dialer.events import fold_event
+from outbound_campaign.dialer.orders import LeaveMessageOrder
 from outbound_campaign.dialer.outcomes import Outcome, classify, parse_astdb_value
-from outbound_campaign.dialer.views import CampaignType
+from outbound_campaign.dialer.views import CallState, CallView, CampaignType
 from realpbx import Agent, Customer
 from realpbx.dialplan import heard_path
 
@@ -27,11 +30,13 @@ MACHINE = "+447700900101"
 MACHINE_FOR_A_MESSAGE = "+447700900102"
 PERSON = "+447700900103"
 TALKS = "+447700900104"
+MACHINE_FOR_THE_AGENT = "+447700900105"
 CUSTOMERS = {
     MACHINE: Customer.machine(),
     MACHINE_FOR_A_MESSAGE: Customer.machine(),
     PERSON: Customer.person(),
     TALKS: Customer.talks("vm-intro"),
+    MACHINE_FOR_THE_AGENT: Customer.machine(),
 }
 AGENTS = {"agent": Agent.answer()}
 #: The campaign's message left on machines (2.96 s of speech).
@@ -142,12 +147,58 @@ def test_a_machine_is_left_the_campaigns_message_after_the_beep(pbx):
     assert (end["AmdStatus"], end["Message"]) == ("MACHINE", "1")
     assert parse_astdb_value(pbx.astdb("oc")[f"{utc_day()}/{uuid}"]).message_left
     # What the machine recorded after its beep is the campaign's message.
+    assert heard_the_message(pbx, MACHINE_FOR_A_MESSAGE) > 0.9
+
+
+def heard_the_message(pbx, number: str) -> float:
+    """How well what the machine ``number`` recorded matches the campaign's message."""
     spool = pbx.run_dir / "spool"
-    heard = wait_for_file(Path(heard_path(str(spool), MACHINE_FOR_A_MESSAGE)))
-    pbx.cli(f"file convert {pbx.run_dir}/lib/sounds/en/{MESSAGE}.gsm {spool}/message.wav")
-    message = envelope(wait_for_file(spool / "message.wav"))
-    assert duration(heard) >= duration(spool / "message.wav") - 0.2
-    assert best_correlation(envelope(heard), message) > 0.9
+    heard = wait_for_file(Path(heard_path(str(spool), number)))
+    converted = spool / f"message-{number[1:]}.wav"
+    pbx.cli(f"file convert {pbx.run_dir}/lib/sounds/en/{MESSAGE}.gsm {converted}")
+    return best_correlation(envelope(heard), envelope(wait_for_file(converted)))
+
+
+def test_the_agent_leaves_the_message_and_is_free_at_once(pbx):
+    """Agent first: the agent hears a greeting and presses Leave message; the engine's order
+    (one Redirect of both channels) lets the agent go while the machine gets the message."""
+
+    async def scenario():
+        async with AmiSession.of(pbx) as ami:
+            settings = AmdSettings(on_machine="message", message=MESSAGE).variables(CampaignType.AGENT_FIRST)
+            uuid = ami.agent_first(
+                pbx.agent_channel("agent"),
+                pbx.dial_string(MACHINE_FOR_THE_AGENT),
+                DIAL_TIMEOUT,
+                settings=settings,
+            )
+            await ami.wait_for(lambda e: e.get("Event") == "DialEnd" and e.get("Uniqueid") == uuid)
+            # the engine's view of the call, from the events it saw
+            call = CallView(uuid, 1, 1, 1, CampaignType.AGENT_FIRST, state=CallState.QUEUED)
+            for event in ami.of_call(uuid):
+                call = fold_event(call, event, datetime.now(timezone.utc)).call
+            answer = await ami.client.send_action(LeaveMessageOrder(call).to_ami_headers())
+            await ami.hangup_of(uuid)  # the agent is let go at once
+            end = await ami.user_event("OcCallEnd", uuid)
+            freed = time.monotonic()
+            await ami.wait_for(
+                lambda e: (
+                    e.get("Event") == "Hangup"
+                    and e.get("Channel", "").startswith(f"Local/{MACHINE_FOR_THE_AGENT}@")
+                ),
+                timeout=40,
+            )
+            return uuid, answer, end, time.monotonic() - freed
+
+    uuid, answer, end, message_time = run(scenario())
+    assert answer.success, answer
+    assert (end["DialStatus"], end["Message"]) == ("ANSWER", "1")
+    assert message_time > 2.0, "the agent was free before the message was played"
+    stored = parse_astdb_value(pbx.astdb("oc")[f"{utc_day()}/{uuid}"])
+    assert classify(
+        CampaignType.AGENT_FIRST, reason=4, dial_status="ANSWER", message_left=stored.message_left
+    ) is (Outcome.MACHINE_MESSAGE_LEFT)
+    assert heard_the_message(pbx, MACHINE_FOR_THE_AGENT) > 0.9
 
 
 def test_a_short_hello_then_silence_is_a_person_who_reaches_an_agent(pbx):
