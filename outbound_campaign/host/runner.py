@@ -38,11 +38,13 @@ from ..dialer.campaign_status import NO_CONTACT_DUE
 from ..dialer.device_state import fold_device_states, free_agents, offerable
 from ..dialer.events import call_uuid_of, check_timeouts, fold_event
 from ..dialer.notices import AGENT_INTERVAL, PendingNotices
+from ..dialer.orders import LeaveMessageOrder
 from ..dialer.pacing import PacingCount, TokenBucket
 from ..dialer.reconciliation import RECONCILE_GRACE, reconcile
 from ..dialer.retries import decide_retry
 from ..dialer.schedule import naive
 from ..dialer.views import CallState
+from .leave_message import take_requests
 from .pending import FinishedCall, PendingWrites
 from .recordings import fetch_recordings
 from .store import TRANSIENT_DB_ERRORS, LeaseLost
@@ -96,6 +98,7 @@ class DialerRunner:
         self._statuses_written = {}  # campaign id -> (reason, until, ratio) last written
         self._housekept_at = 0.0
         self._recordings_at = 0.0
+        self._leave_messages_at = 0.0
         self._recordings_directory = ""
         self._wrap_ups_end = []  # ends of the wrap-ups this host started, not yet over
         self._unfinished = {}  # uuid -> CallResult whose contact or campaign could not be read yet
@@ -178,6 +181,7 @@ class DialerRunner:
                     await self._reconcile()
                 self._turn(dial=self.ami.connected and self._reconciled and not self._stopping.is_set())
                 self._fetch_recordings_if_due()
+                self._leave_messages_if_requested()
             except LeaseLost as exc:  # another host took the server: it reconciles our calls
                 _logger.warning("%s: stopping", exc)
                 self._lease_lost = True
@@ -371,6 +375,31 @@ class DialerRunner:
             _logger.exception(
                 "Recordings of dialer server %s: turn failed, tried again later", self.store.server_id
             )
+
+    def _leave_messages_if_requested(self):
+        """Now and then: the agents' Leave message requests, each sent as one Redirect after the
+        commit. A call this host does not follow, or whose channels it has not seen, is left."""
+        if not self.ami.connected or time.monotonic() - self._leave_messages_at < self.refresh:
+            return
+        self._leave_messages_at = time.monotonic()
+        with self.store.env() as env:
+            uuids = take_requests(env, self.store.server_id)
+        for call_uuid in uuids:
+            try:
+                order = LeaveMessageOrder(self.calls[call_uuid])
+            except (KeyError, ValueError) as exc:
+                _logger.warning("Leave message on call %s not sent: %s", call_uuid, exc)
+                continue
+            self._spawn(self._send_leave_message(order))
+
+    async def _send_leave_message(self, order):
+        try:
+            answer = await self.ami.send_action(order.to_ami_headers())
+        except (AmiError, AmiHeaderError, asyncio.TimeoutError) as exc:
+            _logger.warning("Leave message on call %s not sent: %s", order.call.uuid, exc)
+            return
+        if not getattr(answer, "success", False):
+            _logger.warning("Asterisk refused to leave the message on call %s: %s", order.call.uuid, answer)
 
     def _plan(self, env, campaigns):
         """Read the ready agents with a free phone, the calls of other servers that want agents

@@ -10,4 +10,5 @@ from . import agent_console
 from . import campaign_dashboard
 from . import outbound_campaign_counter
 from . import campaign_machines_recordings
-from . import call_recording
+from . import call_machines_recordings
+from . import agent_console_machines

@@ -5,11 +5,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from odoo import fields
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
 from ..dialer.amd import AmdSettings
 from ..dialer.views import RetryDelays
+from ..host.leave_message import take_requests
 from ..host.recordings import MISSING_AFTER, fetch_recordings
 from .common import OutboundCampaignCase
 
@@ -163,3 +164,68 @@ class TestRecordings(OutboundCampaignCase):
         self.assertIn("1 deleted", logs.output[0])
         self.assertFalse(attachment.exists())
         self.assertEqual((old.recording_state, recent.recording_state), ("deleted", "attached"))
+
+
+@tagged("post_install", "-at_install")
+class TestLeaveMessage(OutboundCampaignCase):
+    """Agent first: the agent's Leave message is a request the dialer host turns into a Redirect."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.campaign.machine_message = "outbound/drop"
+        cls.call = cls.env["outbound.call"].create(
+            {
+                "uuid": str(uuids.uuid4()),
+                "campaign_id": cls.campaign.id,
+                "contact_id": cls.campaign.contact_ids[0].id,
+                "agent_id": cls.agent.id,
+                "dial_mode": "agent_first",
+                "state": "connected",
+            }
+        )
+        cls.agent.write({"state": "on_call", "current_call_id": cls.call.id})
+
+    def test_the_console_offers_it_and_the_host_takes_the_request_once(self):
+        console = self.env["outbound.agent"].with_user(self.user_agent)
+        self.assertTrue(console.get_console_data()["call"]["can_leave_message"])
+        self.agent.with_user(self.user_agent).action_leave_message()
+        self.assertEqual(self.call.leave_message_state, "requested")
+        self.assertFalse(console.get_console_data()["call"]["can_leave_message"], "asked once")
+        self.env.flush_all()
+        self.assertEqual(take_requests(self.env, self.server.id), [self.call.uuid])
+        self.assertEqual(take_requests(self.env, self.server.id), [])
+        self.call.invalidate_recordset()
+        self.assertEqual(self.call.leave_message_state, "sent")
+
+    def test_refused_without_a_message_or_for_another_agent(self):
+        with self.assertRaises(AccessError):
+            self.agent.with_user(self.user_other_agent).action_leave_message()
+        self.campaign.machine_message = False
+        with self.assertRaisesRegex(UserError, "agent-first call whose campaign has a machine message"):
+            self.agent.with_user(self.user_agent).action_leave_message()
+
+    def test_the_pop_plays_the_recordings_of_the_agents_own_attempts(self):
+        contact = self.campaign.contact_ids[0]
+        recorded = {}
+        for agent in (self.agent, self.other_agent):
+            call = self.env["outbound.call"].create(
+                {
+                    "campaign_id": self.campaign.id,
+                    "contact_id": contact.id,
+                    "agent_id": agent.id,
+                    "state": "ended",
+                }
+            )
+            call.recording_id = self.env["ir.attachment"].create(
+                {"name": "r.wav", "raw": b"RIFF", "res_model": "outbound.call", "res_id": call.id}
+            )
+            recorded[agent] = call
+        attempts = {
+            attempt["id"]: attempt["recording_id"]
+            for attempt in self.agent.with_user(self.user_agent)._console_contact_data(contact, self.call)[
+                "attempts"
+            ]
+        }
+        self.assertEqual(attempts[recorded[self.agent].id], recorded[self.agent].recording_id.id)
+        self.assertFalse(attempts[recorded[self.other_agent].id], "not the agent's call")

@@ -1,5 +1,6 @@
-"""The recording of a call, on ``outbound.call``: the attachment the dialer host made of the
-file ``oc-record`` wrote (``host/recordings.py``), and where it stands."""
+"""Answering machines and recordings, on ``outbound.call``: the agent's request to leave the
+message (sent by the dialer host, ``host/leave_message.py``), and the recording: the attachment
+the dialer host made of the file ``oc-record`` wrote (``host/recordings.py``), and where it stands."""
 
 from odoo import fields, models
 
@@ -27,4 +28,12 @@ class OutboundCall(models.Model):
         index="btree_not_null",
         help="Waiting: the call was recorded and the dialer fetches the file; missing: Asterisk's file "
         "never appeared in the dialer server's recordings directory.",
+    )
+    leave_message_state = fields.Selection(
+        [("requested", "Requested"), ("sent", "Sent to Asterisk")],
+        "Leave message",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="Agent first: the agent heard a machine and had the campaign's message left on it.",
     )
