@@ -31,12 +31,14 @@ MACHINE_FOR_A_MESSAGE = "+447700900102"
 PERSON = "+447700900103"
 TALKS = "+447700900104"
 MACHINE_FOR_THE_AGENT = "+447700900105"
+MACHINE_AGENT_FIRST = "+447700900106"
 CUSTOMERS = {
     MACHINE: Customer.machine(),
     MACHINE_FOR_A_MESSAGE: Customer.machine(),
     PERSON: Customer.person(),
     TALKS: Customer.talks("vm-intro"),
     MACHINE_FOR_THE_AGENT: Customer.machine(),
+    MACHINE_AGENT_FIRST: Customer.machine(),
 }
 AGENTS = {"agent": Agent.answer()}
 #: The campaign's message left on machines (2.96 s of speech).
@@ -199,6 +201,30 @@ def test_the_agent_leaves_the_message_and_is_free_at_once(pbx):
         CampaignType.AGENT_FIRST, reason=4, dial_status="ANSWER", message_left=stored.message_left
     ) is (Outcome.MACHINE_MESSAGE_LEFT)
     assert heard_the_message(pbx, MACHINE_FOR_THE_AGENT) > 0.9
+
+
+def test_agent_first_detection_when_asked_hangs_up_the_machine_before_the_agent_hears_it(pbx):
+    async def scenario():
+        async with AmiSession.of(pbx) as ami:
+            settings = AmdSettings(enabled=True, agent_first=True).variables(CampaignType.AGENT_FIRST)
+            uuid = ami.agent_first(
+                pbx.agent_channel("agent"),
+                pbx.dial_string(MACHINE_AGENT_FIRST),
+                DIAL_TIMEOUT,
+                settings=settings,
+            )
+            machine = await ami.user_event("OcMachine", uuid)
+            end = await ami.user_event("OcCallEnd", uuid)
+            return uuid, machine, end, ami.of_call(uuid)
+
+    uuid, machine, end, events = run(scenario())
+    assert machine["AmdStatus"] == "MACHINE"
+    assert (end["AmdStatus"], end["Message"]) == ("MACHINE", "0")
+    assert not [e for e in events if e["Event"] == "BridgeEnter" and e.get("Uniqueid") == uuid], (
+        "never bridged"
+    )
+    stored = parse_astdb_value(pbx.astdb("oc")[f"{utc_day()}/{uuid}"])
+    assert (stored.amd_status, stored.amd_cause) == ("MACHINE", machine["AmdCause"])
 
 
 def test_a_short_hello_then_silence_is_a_person_who_reaches_an_agent(pbx):
