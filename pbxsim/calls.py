@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from .astdb import AstDB
 from .devices import Devices, device_of
 from .protocol import Header
-from .scenario import Scenario
+from .scenario import ANSWERING, Scenario
 
 STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up", 7: "Busy"}
 CAUSE_TEXT = {
@@ -213,6 +213,9 @@ class SimCall:
     answered_at: int | None = None
     connected_at: int | None = None
     abandoned: bool = False
+    amd_status: str = ""
+    amd_cause: str = ""
+    message_left: bool = False
     ended: bool = False
     channels: list[Channel] = field(default_factory=list)
 
@@ -421,7 +424,7 @@ class Pbx:
         if relay is not None:
             self._set_state(relay, 5, both_halves=False)
         answer_after = self.scenario.draw(self.scenario.agent_ring_time if agent else self.scenario.ring_time)
-        if outcome != "answer" or answer_after >= timeout:
+        if outcome not in ANSWERING or answer_after >= timeout:
             await self._pause(timeout, callee, *watch)
             return _Ring(False, "no_answer", rang=True)
         await self._pause(answer_after, callee, *watch)
@@ -879,6 +882,8 @@ class Pbx:
         uuid = customer.variables["OC_CALL_UUID"]
         customer.hangup_handler = self._outcome_handler(call, "client-first")
         call.answered_at = self._epoch()
+        if customer.variables.get("OC_AMD") == "1" and not await self._detect(call, customer):
+            return
         max_wait_digits = re.sub(r"\D", "", customer.variables.get("OC_MAX_WAIT", ""))
         max_wait = float(max_wait_digits) if max_wait_digits else 30.0  # the dialplan's default
         connected: asyncio.Future[Bridge] = asyncio.get_running_loop().create_future()
@@ -904,6 +909,33 @@ class Pbx:
         self.user_event(customer, "OcAbandoned", [("Uuid", uuid)])
         customer.application, customer.app_data = "Playback", customer.variables.get("OC_ABANDON_MSG", "")
         await self._pause(self.scenario.abandon_message_time, customer)
+
+    async def _detect(self, call: SimCall, customer: Channel) -> bool:
+        """``oc-amd``, faked: ``AMD()`` listens for ``amd_time``, then says MACHINE for a customer
+        drawn as ``machine`` (OcMachine; hung up, or ``oc-leave-message`` plays the message) and
+        HUMAN for any other. Whether the customer is a person, to go on waiting for an agent."""
+        customer.context, customer.exten, customer.application = "oc-amd", "s", "AMD"
+        await self._pause(self.scenario.amd_time, customer)
+        machine = call.outcome == "machine"
+        call.amd_status, call.amd_cause = (
+            ("MACHINE", "LONGGREETING-2000-1500") if machine else ("HUMAN", "HUMAN-1000-800")
+        )
+        if not machine:
+            customer.context = "oc-client-first"  # Return()
+            return True
+        uuid = customer.variables["OC_CALL_UUID"]
+        self.user_event(
+            customer,
+            "OcMachine",
+            [("Uuid", uuid), ("AmdStatus", call.amd_status), ("AmdCause", call.amd_cause)],
+        )
+        message = customer.variables.get("OC_MACHINE_MSG", "")
+        if customer.variables.get("OC_MACHINE_ACTION") == "message" and message:
+            customer.context, customer.exten = "oc-leave-message", "leave"
+            customer.application, customer.app_data = "Playback", message
+            await self._pause(self.scenario.machine_message_time, customer)
+            call.message_left = True
+        return False
 
     async def _agent_bridge(self, call: SimCall, agent: Channel) -> None:
         """``oc-agent-bridge``: check OC_CALL_UUID and OC_CUSTOMER, take only a customer still on
@@ -1005,12 +1037,14 @@ class Pbx:
             else:
                 connected = "" if call.connected_at is None else str(call.connected_at)
             abandoned = "1" if call.abandoned else "0"
+            message = "1" if call.message_left else "0"
             cause = str(channel.hangup_cause)
             self.astdb.put(
                 f"{ASTDB_FAMILY}/{day}",
                 uuid,
                 f"dialstatus={dialstatus};cause={cause};answered={answered};"
-                f"connected={connected};ended={ended};abandoned={abandoned}",
+                f"connected={connected};ended={ended};abandoned={abandoned};"
+                f"amd={call.amd_status};amdcause={call.amd_cause};message={message}",
             )
             self.user_event(
                 channel,
@@ -1023,6 +1057,9 @@ class Pbx:
                     ("Connected", connected),
                     ("Ended", str(ended)),
                     ("Abandoned", abandoned),
+                    ("AmdStatus", call.amd_status),
+                    ("AmdCause", call.amd_cause),
+                    ("Message", message),
                 ],
             )
             self._sweep_astdb(ended)

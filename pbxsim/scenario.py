@@ -12,7 +12,9 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-CUSTOMER_OUTCOMES = ("answer", "busy", "no_answer", "invalid", "congestion")
+#: "machine": an answering machine answers (``oc-amd``'s faked ``AMD()`` says MACHINE).
+CUSTOMER_OUTCOMES = ("answer", "busy", "no_answer", "invalid", "congestion", "machine")
+ANSWERING = frozenset({"answer", "machine"})
 AGENT_OUTCOMES = ("answer", "busy", "no_answer")
 
 # Channel technologies a stock Asterisk 22 build registers; any other fails like transcript 08.
@@ -71,6 +73,9 @@ class Scenario:
     agent_no_answer: float = 0.0
     agent_overrides: Mapping[str, str] = field(default_factory=dict)
     hold_message_time: float = 2.0
+    #: ``AMD()``'s analysis (client first, ``OC_AMD=1``), and a message left on a machine
+    amd_time: float = 2.0
+    machine_message_time: float = 3.0
     abandon_message_time: float = 3.0
     time_scale: float = 1.0
     technologies: frozenset[str] = TECHNOLOGIES

@@ -24,6 +24,11 @@ MODULES = (
     "app_stack.so",  # Gosub/Return: hangup handlers
     "app_userevent.so",  # UserEvent OcWaiting, OcConnected, OcAbandoned, OcCallEnd
     "app_db.so",  # DBdeltree (the AstDB sweep)
+    "app_amd.so",  # AMD (oc-amd)
+    "app_waitforsilence.so",  # WaitForSilence (oc-leave-message: the end of the greeting)
+    "app_mixmonitor.so",  # MixMonitor (oc-record)
+    "app_record.so",  # Record: the test customers record what they heard
+    "res_convert.so",  # CLI "file convert": the tests compare what was heard with the sound played
     "func_db.so",  # DB()
     "func_global.so",  # SHARED(), GLOBAL()
     "func_strings.so",  # FILTER, REGEX, STRFTIME
@@ -144,6 +149,8 @@ QUIET_DEFAULTS = {
     "ccss.conf": "[general]\n",
     "acl.conf": "; no named ACLs\n",
     "udptl.conf": "[general]\n",
+    # app_amd declines to load without it; its settings come from the dialplan's AMD() arguments
+    "amd.conf": "[general]\n",
     "pjproject.conf": "; pjproject defaults\n",
     # Busy() and Congestion() play the zone's tones
     "indications.conf": (

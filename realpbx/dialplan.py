@@ -26,6 +26,13 @@ AGENTS_CONTEXT = "octest-agents"
 FOREVER = 3600
 
 _EXTEN = re.compile(r"[A-Za-z0-9+]+")
+#: Where a machine records what it heard: the spool folder of the run, named after its number.
+HEARD_FILE = "${ASTSPOOLDIR}/heard-${FILTER(0-9,${EXTEN})}.wav"
+
+
+def heard_path(spool: str, number: str) -> str:
+    """The file :data:`HEARD_FILE` names for ``number`` under the run's spool folder."""
+    return f"{spool}/heard-{''.join(c for c in number if c.isdigit())}.wav"
 
 
 def _seconds(value: float) -> str:
@@ -41,6 +48,26 @@ class Customer:
     kind: str
     ring: float = 0.0
     talk: float | None = None
+    #: sounds played on answer (an answering machine's greeting and beep, a person's "hello")
+    says: tuple[str, ...] = ()
+
+    @classmethod
+    def machine(cls, greeting: str = "vm-intro", beep: str = "beep") -> Customer:
+        """An answering machine: plays a long greeting and a beep, then records what it hears
+        (:func:`heard_path`) until the other side hangs up."""
+        return cls("machine", says=(greeting, beep))
+
+    @classmethod
+    def person(cls, hello: str = "hello", silence: str = "silence/3", talk: float | None = None) -> Customer:
+        """Says a short "hello", then is silent (audio silence, as a phone sends) and stays on
+        the line ``talk`` s more (``None``: until the other side hangs up)."""
+        return cls("answer", talk=talk, says=(hello, silence))
+
+    @classmethod
+    def talks(cls, sound: str) -> Customer:
+        """Answers, says ``sound`` (a phone sends audio all along: a recording has frames to
+        mix), then hangs up."""
+        return cls("answer", talk=0.0, says=(sound,))
 
     @classmethod
     def answer(cls, talk: float | None = None, ring: float = 0.0) -> Customer:
@@ -87,9 +114,13 @@ class Customer:
             return ["Hangup(1)"]
         if self.kind == "ring_out":
             return ["Ringing()", f"Wait({FOREVER})"]
+        says = [f"Playback({sound})" for sound in self.says]
+        if self.kind == "machine":
+            # k: keep the file when the other side hangs up (Record deletes it otherwise)
+            return ["Answer()", *says, f"Record({HEARD_FILE},0,{FOREVER},k)", "Hangup(16)"]
         steps = ["Ringing()", f"Wait({_seconds(self.ring)})"] if self.ring else []
         talk = FOREVER if self.talk is None else _seconds(self.talk)
-        return [*steps, "Answer()", f"Wait({talk})", "Hangup(16)"]
+        return [*steps, "Answer()", *says, f"Wait({talk})", "Hangup(16)"]
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from .amd import is_machine
 from .outcomes import (
     CallEndRecord,
     CampaignType,
@@ -56,6 +57,8 @@ class CallResult:
     talk_seconds: float | None
     error: str | None = None
     reserved: bool = False
+    amd_status: str | None = None
+    amd_cause: str | None = None
 
     @classmethod
     def of(cls, call: CallView) -> CallResult:
@@ -93,6 +96,8 @@ class CallResult:
             talk_seconds=seconds(call.connected_at, call.ended_at),
             error=call.error,
             reserved=call.reserved,
+            amd_status=call.amd_status,
+            amd_cause=call.amd_cause,
         )
 
 
@@ -181,6 +186,8 @@ def end_call(call: CallView, ended_at: datetime, record: CallEndRecord | None = 
     answered_at = call.answered_at or (known.answered_at if customer_answered else None)
     connected_at = call.connected_at or (known.connected_at if customer_answered else None)
     abandoned = call.abandoned or known.abandoned
+    amd_status = known.amd_status or call.amd_status
+    amd_cause = known.amd_cause or call.amd_cause
     cause = significant_cause(call.cause, known.cause)
     # What the events showed (a DialBegin, the customer's channel), else the one rule on what
     # Asterisk reported, the same in both flows.
@@ -205,6 +212,8 @@ def end_call(call: CallView, ended_at: datetime, record: CallEndRecord | None = 
             connected=connected_at is not None,
             abandoned=abandoned,
             placed=dialled,
+            machine=is_machine(amd_status),
+            message_left=known.message_left,
         )
     return replace(
         call,
@@ -217,6 +226,8 @@ def end_call(call: CallView, ended_at: datetime, record: CallEndRecord | None = 
         abandoned=abandoned,
         customer_dialled=dialled,
         outcome=outcome,
+        amd_status=amd_status,
+        amd_cause=amd_cause,
     )
 
 
@@ -293,7 +304,9 @@ def _on_channel(call: CallView, event: Mapping[str, object], now: datetime) -> t
     if leg is None:
         return call, None
     if leg == _FIRST:
-        call = replace(call, first_channel_seen=True)
+        call = replace(
+            call, first_channel_seen=True, agent_channel=call.agent_channel or header(event, "Channel")
+        )
         call = advance(call, CallState.ORIGINATING, now)
     if _is_customer_leg(call, leg):
         state = header(event, "ChannelState")
@@ -322,7 +335,11 @@ def _on_dial(call: CallView, event: Mapping[str, object], now: datetime) -> tupl
     if caller != (_FIRST if agent_first else _LOCAL_HALF):
         return call, None
     if header(event, "Event") == "DialBegin":
-        return advance(replace(call, customer_dialled=True), CallState.RINGING, now), None
+        # agent first: the customer's channel, which the agent's Leave message redirects
+        customer = header(event, "DestChannel") if agent_first else call.customer_channel
+        return advance(
+            replace(call, customer_dialled=True, customer_channel=customer), CallState.RINGING, now
+        ), None
     status = (header(event, "DialStatus") or "").upper() or None
     call = replace(call, dial_status=status, customer_dialled=True)
     if status == "ANSWER":
@@ -370,6 +387,8 @@ def _on_user_event(call: CallView, event: Mapping[str, object], now: datetime) -
         return advance(call, CallState.CONNECTED, now), None
     if name == "OcAbandoned":
         return replace(call, abandoned=True), None
+    if name == "OcMachine":  # oc-amd found a machine: no agent is sent to this call
+        return replace(call, amd_status=header(event, "AmdStatus"), amd_cause=header(event, "AmdCause")), None
     if name == "OcCallEnd":
         return end_call(call, now, record_from_user_event(event)), None
     return call, None

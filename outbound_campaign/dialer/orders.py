@@ -15,11 +15,13 @@ from datetime import datetime
 
 from . import rules
 from .astdb import astdb_day
+from .outcomes import CampaignType
 from .rules import check_no_control_characters, dial_string
 from .views import (
     AGENT_BRIDGE_CONTEXT,
     CHANNEL,
     CONTEXT,
+    LEAVE_MESSAGE_CONTEXT,
     AgentView,
     CallView,
     CampaignView,
@@ -110,6 +112,49 @@ class ConnectAgentOrder:
         }
 
 
+@dataclass(frozen=True)
+class LeaveMessageOrder:
+    """Agent first, the agent heard a machine and pressed **Leave message**: one AMI ``Redirect``
+    of both channels, the customer's to ``oc-leave-message,leave`` (the message after the beep,
+    then hang up) and the agent's to ``oc-leave-message,agent`` (hung up at once, the call
+    recorded as a message left). ``Redirect`` needs the ``call`` write right, which the dialer's
+    AMI user has."""
+
+    call: CallView
+
+    def __post_init__(self) -> None:
+        if self.call.campaign_type is not CampaignType.AGENT_FIRST:
+            raise ValueError("only an agent-first agent leaves a message by hand")
+        check_pattern("customer channel", self.call.customer_channel or "", CHANNEL)
+        check_pattern("agent channel", self.call.agent_channel or "", CHANNEL)
+
+    def to_ami_headers(self) -> dict[str, str]:
+        return {
+            "Action": "Redirect",
+            "Channel": self.call.customer_channel,
+            "Context": LEAVE_MESSAGE_CONTEXT,
+            "Exten": "leave",
+            "Priority": "1",
+            "ExtraChannel": self.call.agent_channel,
+            "ExtraContext": LEAVE_MESSAGE_CONTEXT,
+            "ExtraExten": "agent",
+            "ExtraPriority": "1",
+            "ActionID": f"oc-{self.call.uuid}-m",
+        }
+
+
+def recording_variables(campaign: CampaignView) -> dict[str, str]:
+    """``oc-record``'s variables: record this call, after the announcement if there is one."""
+    if not campaign.record:
+        return {}
+    variables = {"OC_RECORD": "1"}
+    if campaign.record_announcement:
+        variables["OC_RECORD_ANNOUNCE"] = rules.check_sound_name(
+            "recording announcement", campaign.record_announcement
+        )
+    return variables
+
+
 def originate_order(
     now: datetime,
     server: DialerServerView,
@@ -135,12 +180,14 @@ def originate_order(
     )
     caller_id = rules.caller_id(campaign.caller_id_name, campaign.caller_id_number)
     variables = {"OC_CALL_UUID": uuid, "OC_CAMPAIGN_ID": str(campaign.id), "OC_DAY": astdb_day(now)}
+    variables |= recording_variables(campaign)
     if agent is not None:
         variables |= {
             "OC_DIAL": customer,
             "OC_DIAL_TIMEOUT": str(campaign.dial_timeout),
             "OC_CALLERID_NUM": campaign.caller_id_number,
         }
+        variables |= campaign.amd.variables(CampaignType.AGENT_FIRST)
         return OriginateOrder(
             call,
             agent.channel,
@@ -163,6 +210,7 @@ def originate_order(
         "OC_HOLD_MSG": campaign.hold_message or "",
         "OC_ABANDON_MSG": campaign.abandon_message or "",
     }
+    variables |= campaign.amd.variables(CampaignType.CLIENT_FIRST)
     return OriginateOrder(
         call,
         f"Local/s@{server.client_dial_context}/n",

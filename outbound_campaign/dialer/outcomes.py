@@ -37,6 +37,10 @@ class Outcome(str, Enum):
     AGENT_NO_ANSWER = "agent_no_answer"
     TRUNK_REFUSED = "trunk_refused"
     UNKNOWN = "unknown"
+    #: ``AMD()`` found an answering machine; hung up, never sent to an agent (``dialer/amd.py``)
+    MACHINE = "machine"
+    #: a machine that was left the campaign's message (by the dialplan, or the agent's button)
+    MACHINE_MESSAGE_LEFT = "machine_message_left"
 
 
 class CampaignType(str, Enum):
@@ -160,6 +164,9 @@ OUTCOME_POLICIES: Mapping[Outcome, OutcomePolicy] = {
     Outcome.AGENT_NO_ANSWER: OutcomePolicy(False, None, None),
     Outcome.TRUNK_REFUSED: OutcomePolicy(False, None, "failed"),
     Outcome.UNKNOWN: OutcomePolicy(False, None, "failed"),
+    # the number was dialled and answered, by no person: tried again, each after its own delay
+    Outcome.MACHINE: OutcomePolicy(True, None, "machine"),
+    Outcome.MACHINE_MESSAGE_LEFT: OutcomePolicy(True, None, "machine_message_left"),
 }
 
 #: Outcomes after which the contact is called again (attempts permitting).
@@ -237,6 +244,8 @@ def classify(
     connected: bool = False,
     abandoned: bool = False,
     placed: bool | None = None,
+    machine: bool = False,
+    message_left: bool = False,
 ) -> Outcome:
     """Outcome of a finished call from everything known about it (any argument may be missing).
 
@@ -254,7 +263,15 @@ def classify(
     :func:`customer_leg_placed` of the facts given; the engine adds what the events showed) is
     ``trunk_refused``, whatever the tables say: a PJSIP trunk that does not exist reports the
     cause a network gives for a number that does not exist.
+
+    Either flow: an answer ``AMD()`` found a machine on (``machine``) is ``machine``, or
+    ``machine_message_left`` once the message was left (``message_left``: by the dialplan, or by
+    the agent's **Leave message**): never an answer nor an abandon, it is no live answer.
     """
+    if message_left:
+        return Outcome.MACHINE_MESSAGE_LEFT
+    if machine:
+        return Outcome.MACHINE
     dial_status = (dial_status or "").strip().upper() or None
     agent_first = CampaignType(campaign_type) is CampaignType.AGENT_FIRST
     if placed is None:
@@ -308,9 +325,23 @@ class CallEndRecord:
     connected_at: datetime | None = None
     ended_at: datetime | None = None
     abandoned: bool = False
+    amd_status: str | None = None
+    amd_cause: str | None = None
+    message_left: bool = False
 
 
-_ASTDB_KEYS = ("dialstatus", "cause", "answered", "connected", "ended", "abandoned")
+#: Written by every call's hangup handler; ``amd``, ``amdcause`` empty when no detection ran.
+_ASTDB_KEYS = (
+    "dialstatus",
+    "cause",
+    "answered",
+    "connected",
+    "ended",
+    "abandoned",
+    "amd",
+    "amdcause",
+    "message",
+)
 
 
 def _epoch(value: str, key: str) -> datetime | None:
@@ -331,22 +362,29 @@ def _int_or_none(value: str, key: str) -> int | None:
         raise ValueError(f"{key}={value!r} is not an integer") from exc
 
 
+def _flag(fields: Mapping[str, str], key: str) -> bool:
+    value = fields.get(key, "")
+    if value not in ("", "0", "1"):
+        raise ValueError(f"{key}={value!r} is neither 0 nor 1")
+    return value == "1"
+
+
 def _record_from_fields(fields: Mapping[str, str]) -> CallEndRecord:
-    abandoned = fields.get("abandoned", "")
-    if abandoned not in ("", "0", "1"):
-        raise ValueError(f"abandoned={abandoned!r} is neither 0 nor 1")
     return CallEndRecord(
         dial_status=fields.get("dialstatus", "").strip().upper() or None,
         cause=_int_or_none(fields.get("cause", ""), "cause"),
         answered_at=_epoch(fields.get("answered", ""), "answered"),
         connected_at=_epoch(fields.get("connected", ""), "connected"),
         ended_at=_epoch(fields.get("ended", ""), "ended"),
-        abandoned=abandoned == "1",
+        abandoned=_flag(fields, "abandoned"),
+        amd_status=fields.get("amd", "").strip().upper() or None,
+        amd_cause=fields.get("amdcause", "").strip() or None,
+        message_left=_flag(fields, "message"),
     )
 
 
 def parse_astdb_value(value: str) -> CallEndRecord:
-    """Parse ``dialstatus=…;cause=…;answered=…;connected=…;ended=…;abandoned=0|1``.
+    """Parse ``dialstatus=…;cause=…;answered=…;connected=…;ended=…;abandoned=0|1;amd=…;amdcause=…;message=0|1``.
 
     Keys we do not know are ignored (a newer dialplan may add some); a pair without ``=`` or a
     non-numeric number is refused, since it means the value was not written by our dialplan.
@@ -376,6 +414,7 @@ def format_astdb_value(record: CallEndRecord) -> str:
         epoch(record.ended_at),
         "1" if record.abandoned else "0",
     )
+    values += (record.amd_status or "", record.amd_cause or "", "1" if record.message_left else "0")
     return ";".join(f"{key}={val}" for key, val in zip(_ASTDB_KEYS, values, strict=True))
 
 
@@ -383,6 +422,7 @@ def record_from_user_event(event: Mapping[str, object]) -> CallEndRecord:
     """The same record from the headers of ``UserEvent: OcCallEnd``."""
     headers = {"DialStatus": "dialstatus", "Cause": "cause", "Answered": "answered"}
     headers |= {"Connected": "connected", "Ended": "ended", "Abandoned": "abandoned"}
+    headers |= {"AmdStatus": "amd", "AmdCause": "amdcause", "Message": "message"}
     fields = {}
     for header, key in headers.items():
         value = event.get(header)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from .agent_pool import allocate_agents, hold_agents
+from .amd import is_machine
 from .campaign_status import CampaignStatus, campaign_status
 from .orders import ConnectAgentOrder, OriginateOrder, originate_order
 from .outcomes import CampaignType
@@ -84,7 +85,12 @@ def _wants_an_agent(call: CallView) -> bool:
     reserved call of a client-first campaign is dialled agent first: it has its agent."""
     return call.campaign_type is CampaignType.CLIENT_FIRST and (
         call.state in (CallState.QUEUED, CallState.ORIGINATING, CallState.RINGING)
-        or (call.state is CallState.ANSWERED and call.agent_id is None and not call.abandoned)
+        or (
+            call.state is CallState.ANSWERED
+            and call.agent_id is None
+            and not call.abandoned
+            and not is_machine(call.amd_status)
+        )
     )
 
 
@@ -95,6 +101,7 @@ def _waiting_for_agent(call: CallView) -> bool:
         and call.agent_id is None
         and call.customer_channel is not None
         and not call.abandoned
+        and not is_machine(call.amd_status)  # a machine never reaches an agent
     )
 
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from . import rules
+from .amd import AmdSettings
 from .outcomes import CampaignType, Outcome
 from .pacing import PacingPolicy, PacingStats
 from .rules import check_dial_string, check_dial_template, check_sound_name
@@ -24,6 +25,9 @@ CLIENT_FIRST_CONTEXT = "oc-client-first"
 #: Client first: the context the ``;2`` half of the originated Local channel runs; it dials the
 #: customer and records the dial's facts in AstDB (``oc/<day>/<uuid>-dial``).
 CLIENT_DIAL_CONTEXT = "oc-client-dial"
+#: Voicemail drop: a machine's channel plays the campaign's message at ``leave``, the agent-first
+#: agent's channel is let go at ``agent`` (the agent's Leave message, an AMI Redirect of both).
+LEAVE_MESSAGE_CONTEXT = "oc-leave-message"
 #: Client first: the context the agent leg is originated into; on answer it marks the waiting
 #: customer connected (``SHARED(OC_CONNECTED)``), sends ``OcConnected`` and ``Bridge()``s them.
 AGENT_BRIDGE_CONTEXT = "oc-agent-bridge"
@@ -66,6 +70,8 @@ class RetryDelays:
     busy: timedelta = timedelta(minutes=15)
     no_answer: timedelta = timedelta(hours=1)
     failed: timedelta = timedelta(minutes=30)
+    machine: timedelta = timedelta(hours=4)
+    machine_message_left: timedelta = timedelta(days=1)
 
     def delay(self, key: str | None) -> timedelta:
         """The delay named by ``OutcomePolicy.retry_delay`` (``None``: none)."""
@@ -123,6 +129,10 @@ class CampaignView:
     stats: PacingStats = field(default_factory=PacingStats)
     wrap_up_time: int = 0
     preview: bool = False
+    amd: AmdSettings = field(default_factory=AmdSettings)
+    #: record calls (``oc-record``), after this announcement to the customer if any
+    record: bool = False
+    record_announcement: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "type", CampaignType(self.type))
@@ -141,6 +151,9 @@ class CampaignView:
         if self.type is CampaignType.CLIENT_FIRST:
             for name in ("hold_message", "abandon_message"):
                 check_sound_name(name, getattr(self, name))
+        self.amd.check_dialable()
+        if self.record and self.record_announcement:
+            check_sound_name("recording announcement", self.record_announcement)
 
 
 @dataclass(frozen=True)
@@ -209,6 +222,11 @@ class CallView:
     error: str | None = None
     outcome: Outcome | None = None
     reserved: bool = False
+    #: agent first: the agent's channel (the first channel's name), for the agent's Leave message
+    agent_channel: str | None = None
+    #: ``AMDSTATUS``/``AMDCAUSE`` of ``oc-amd`` (``OcMachine``, or the AstDB record)
+    amd_status: str | None = None
+    amd_cause: str | None = None
 
     @property
     def action_id(self) -> str:

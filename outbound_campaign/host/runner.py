@@ -38,11 +38,15 @@ from ..dialer.campaign_status import NO_CONTACT_DUE
 from ..dialer.device_state import fold_device_states, free_agents, offerable
 from ..dialer.events import call_uuid_of, check_timeouts, fold_event
 from ..dialer.notices import AGENT_INTERVAL, PendingNotices
+from ..dialer.orders import LeaveMessageOrder
 from ..dialer.pacing import PacingCount, TokenBucket
 from ..dialer.reconciliation import RECONCILE_GRACE, reconcile
 from ..dialer.retries import decide_retry
+from ..dialer.schedule import naive
 from ..dialer.views import CallState
+from .leave_message import take_requests
 from .pending import FinishedCall, PendingWrites
+from .recordings import fetch_recordings
 from .store import TRANSIENT_DB_ERRORS, LeaseLost
 
 _logger = logging.getLogger(__name__)
@@ -93,6 +97,9 @@ class DialerRunner:
         self._agents_changed = PendingNotices(AGENT_INTERVAL)  # their consoles not yet told
         self._statuses_written = {}  # campaign id -> (reason, until, ratio) last written
         self._housekept_at = 0.0
+        self._recordings_at = 0.0
+        self._leave_messages_at = 0.0
+        self._recordings_directory = ""
         self._wrap_ups_end = []  # ends of the wrap-ups this host started, not yet over
         self._unfinished = {}  # uuid -> CallResult whose contact or campaign could not be read yet
         self._ended_since_load = {}  # campaign id -> PacingCount of the calls ended since the last load
@@ -119,6 +126,7 @@ class DialerRunner:
         open_calls, contacts = self.store.load_open_calls()
         self.calls.update({call.uuid: call for call in open_calls})
         self.contacts.update(contacts)
+        self._recordings_directory = link.pop("recordings_directory", "")
         self.ami = AmiClient(link["host"], link["port"], link["username"], link["secret"], **self.ami_options)
         self.ami.on_event("*", self._on_event)
         self.ami.on_connected(self._on_connected)
@@ -172,6 +180,8 @@ class DialerRunner:
                 if self.ami.connected and recheck and time.monotonic() - self._reconciled_at >= RECHECK:
                     await self._reconcile()
                 self._turn(dial=self.ami.connected and self._reconciled and not self._stopping.is_set())
+                self._fetch_recordings_if_due()
+                self._leave_messages_if_requested()
             except LeaseLost as exc:  # another host took the server: it reconciles our calls
                 _logger.warning("%s: stopping", exc)
                 self._lease_lost = True
@@ -351,6 +361,45 @@ class DialerRunner:
         # After the Originates are on their way (tasks run in the order they were made): telling
         # the browsers costs a transaction and a NOTIFY, which no call should wait for.
         self._notify_if_due()
+
+    def _fetch_recordings_if_due(self):
+        """Now and then, in a transaction of its own: attach the recorded calls' files. A
+        failure is logged and tried again later; it never holds up the dialling."""
+        if time.monotonic() - self._recordings_at < self.refresh:
+            return
+        self._recordings_at = time.monotonic()
+        try:
+            with self.store.env() as env:
+                fetch_recordings(env, self.store.server_id, self._recordings_directory, naive(self.clock()))
+        except Exception:
+            _logger.exception(
+                "Recordings of dialer server %s: turn failed, tried again later", self.store.server_id
+            )
+
+    def _leave_messages_if_requested(self):
+        """Now and then: the agents' Leave message requests, each sent as one Redirect after the
+        commit. A call this host does not follow, or whose channels it has not seen, is left."""
+        if not self.ami.connected or time.monotonic() - self._leave_messages_at < self.refresh:
+            return
+        self._leave_messages_at = time.monotonic()
+        with self.store.env() as env:
+            uuids = take_requests(env, self.store.server_id)
+        for call_uuid in uuids:
+            try:
+                order = LeaveMessageOrder(self.calls[call_uuid])
+            except (KeyError, ValueError) as exc:
+                _logger.warning("Leave message on call %s not sent: %s", call_uuid, exc)
+                continue
+            self._spawn(self._send_leave_message(order))
+
+    async def _send_leave_message(self, order):
+        try:
+            answer = await self.ami.send_action(order.to_ami_headers())
+        except (AmiError, AmiHeaderError, asyncio.TimeoutError) as exc:
+            _logger.warning("Leave message on call %s not sent: %s", order.call.uuid, exc)
+            return
+        if not getattr(answer, "success", False):
+            _logger.warning("Asterisk refused to leave the message on call %s: %s", order.call.uuid, answer)
 
     def _plan(self, env, campaigns):
         """Read the ready agents with a free phone, the calls of other servers that want agents

@@ -254,6 +254,7 @@ class DialerStore:
                 "port": server.port,
                 "username": server.username,
                 "secret": server.secret or "",
+                "recordings_directory": server.recordings_directory or "",
             }
             return view, link
 
@@ -725,16 +726,21 @@ class DialerStore:
                           hangup_cause = v.cause, dial_status = v.dial_status, answer_at = v.answer_at,
                           connect_at = v.connect_at, end_at = v.end_at, ring_duration = v.ring,
                           wait_duration = v.wait, talk_duration = v.talk, agent_id = a.id,
+                          amd_status = v.amd_status, amd_cause = v.amd_cause,
+                          -- oc-record recorded the call from the connection on: the host fetches it
+                          recording_state = CASE WHEN v.connect_at IS NOT NULL AND (
+                              SELECT record_calls FROM outbound_campaign WHERE id = c.campaign_id
+                          ) THEN 'pending' ELSE c.recording_state END,
                           write_date = now() AT TIME ZONE 'UTC'
                      FROM (VALUES %s) AS v(uuid, outcome, reason, cause, dial_status, answer_at, connect_at,
-                                           end_at, ring, wait, talk, agent_id)
+                                           end_at, ring, wait, talk, agent_id, amd_status, amd_cause)
                 LEFT JOIN outbound_agent a ON a.id = v.agent_id -- deleted meanwhile: no agent
                     WHERE c.uuid = v.uuid AND c.state != 'ended'
                 RETURNING c.uuid""",
                 SQL(", ").join(
                     SQL(
                         "(%s, %s, %s, %s, %s, %s::timestamp, %s::timestamp, %s::timestamp, %s::int, %s::int,"
-                        " %s::int, %s::int)",
+                        " %s::int, %s::int, %s, %s)",
                         result.uuid,
                         result.outcome.value,
                         None if result.reason is None else str(result.reason),
@@ -747,6 +753,8 @@ class DialerStore:
                         round(result.wait_seconds or 0),
                         round(result.talk_seconds or 0),
                         result.agent_id,
+                        result.amd_status,
+                        result.amd_cause,
                     )
                     for result in (call.result for call in finished)
                 ),

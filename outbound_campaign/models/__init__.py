@@ -9,3 +9,6 @@ from . import outbound_do_not_call
 from . import agent_console
 from . import campaign_dashboard
 from . import outbound_campaign_counter
+from . import campaign_machines_recordings
+from . import call_machines_recordings
+from . import agent_console_machines

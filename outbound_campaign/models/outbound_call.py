@@ -16,6 +16,7 @@ CALL_OUTCOMES = [
     ("failed", "Failed"),
     ("abandoned", "Abandoned"),
     ("machine", "Answering machine"),
+    ("machine_message_left", "Answering machine, message left"),
     ("agent_no_answer", "Agent did not answer"),
     ("trunk_refused", "Refused by the trunk"),
     ("unknown", "Unknown"),
@@ -66,6 +67,10 @@ class OutboundCall(models.Model):
     originate_reason = fields.Char(help="Reason of Asterisk's OriginateResponse, as sent.")
     hangup_cause = fields.Char(help="Q.850 hangup cause, as Asterisk sent it.")
     dial_status = fields.Char(help="DIALSTATUS of the dial to the customer, as Asterisk set it.")
+    amd_status = fields.Char(
+        "Detection", help="AMDSTATUS of the answering-machine detection (MACHINE, HUMAN, NOTSURE, HANGUP)."
+    )
+    amd_cause = fields.Char("Detection cause", help="AMDCAUSE: why the detection decided so.")
     start_at = fields.Datetime("Started", default=fields.Datetime.now, index=True)
     # Not stored: the dialer inserts calls in SQL, where no compute runs. Grouping by it is
     # computed in SQL (see _field_to_sql); the web client's date groupings stop at the day.

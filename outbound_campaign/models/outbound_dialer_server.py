@@ -68,6 +68,11 @@ class OutboundDialerServer(models.Model):
         copy=False,
         help="The holder must renew its hold before this time, or another host takes over.",
     )
+    # Recordings (issue 11): where the dialer host reads the files oc-record writes.
+    recordings_directory = fields.Char(
+        help="Asterisk's monitor folder (astspooldir/monitor, e.g. /var/spool/asterisk/monitor) as "
+        "the dialer host sees it: the same path on the same machine, or where it is mounted.",
+    )
     campaign_ids = fields.One2many("outbound.campaign", "dialer_server_id")
 
     _sql_constraints = [

@@ -158,6 +158,8 @@ def start_dialer(world, *extra, stderr=subprocess.PIPE):
         "--lease-ttl=3",
         "--tick=0.05",
         "--log-level=warn",
+        # the host writes recordings into this database's filestore, where the tests read them
+        f"--data-dir={config['data_dir']}",
         *extra,
     ]
     for option in ("db_host", "db_port", "db_user", "db_password"):

@@ -113,12 +113,21 @@ class AmiSession:
         self._originates.add(task)
         task.add_done_callback(self._originates.discard)
 
-    def agent_first(self, agent: str, dial: str, dial_timeout: int = 3, ring_ms: int = 5000) -> str:
+    def agent_first(
+        self,
+        agent: str,
+        dial: str,
+        dial_timeout: int = 3,
+        ring_ms: int = 5000,
+        settings: Mapping[str, str] | None = None,
+    ) -> str:
+        """``settings``: more variables, as the engine adds them (detection, recording)."""
         uuid = str(uuids.uuid4())
         variables = (
             f"OC_CALL_UUID={uuid},OC_CAMPAIGN_ID=1,OC_DAY={utc_day()},OC_DIAL={dial},"
             f"OC_DIAL_TIMEOUT={dial_timeout},OC_CALLERID_NUM={CALLER_ID_NUMBER}"
         )
+        variables += "".join(f",{name}={value}" for name, value in (settings or {}).items())
         self._originate(
             {
                 "Channel": agent,
@@ -142,13 +151,16 @@ class AmiSession:
         max_wait: int = 5,
         hold_message: str = "",
         abandon_message: str = "",
+        settings: Mapping[str, str] | None = None,
     ) -> str:
+        """``settings``: more variables, as the engine adds them (detection, recording)."""
         uuid = str(uuids.uuid4())
         variables = (
             f"OC_CALL_UUID={uuid},OC_CAMPAIGN_ID=2,OC_DAY={utc_day()},OC_DIAL={dial},"
             f"OC_DIAL_TIMEOUT={dial_timeout},OC_CALLERID_NUM={CALLER_ID_NUMBER},OC_MAX_WAIT={max_wait},"
             f"OC_HOLD_MSG={hold_message},OC_ABANDON_MSG={abandon_message}"
         )
+        variables += "".join(f",{name}={value}" for name, value in (settings or {}).items())
         self._originate(
             {
                 "Channel": "Local/s@oc-client-dial/n",

@@ -20,6 +20,8 @@ import pytest
 from asterisk_session import AmiSession, run, utc_day
 from conftest import requires_asterisk, start_pbx
 
+from outbound_campaign.dialer.amd import AmdSettings
+from outbound_campaign.dialer.outcomes import CampaignType
 from pbxsim import AmiUser, PbxSimulator, Scenario
 from realpbx import AGENTS_CONTEXT, CUSTOMERS_CONTEXT, Agent, Customer, RealAsterisk
 
@@ -31,6 +33,7 @@ RINGS_OUT = "+447700900303"
 CONGESTION = "+447700900304"
 UNALLOCATED = "+447700900305"
 STAYS = "+447700900306"
+MACHINE = "+447700900307"
 TALK = 1.0
 # The real customers, and what the simulator is told of the same numbers.
 CUSTOMERS = {
@@ -40,6 +43,7 @@ CUSTOMERS = {
     CONGESTION: (Customer.congestion(), "congestion"),
     UNALLOCATED: (Customer.unallocated(), "invalid"),
     STAYS: (Customer.answer(), "answer"),
+    MACHINE: (Customer.machine(), "machine"),
 }
 AGENT = f"Local/agent@{AGENTS_CONTEXT}"
 DIAL_TIMEOUT = 2
@@ -114,8 +118,10 @@ def normalised(events: list[dict[str, str]], uuid: str) -> Counter:
             }
             if fields["UserEvent"] == "OcWaiting":
                 kept["Channel"] = _SEQUENCE.sub("-SEQ\\1", fields["Channel"])
+            if fields["UserEvent"] == "OcMachine":
+                kept["AmdStatus"] = fields["AmdStatus"]  # the cause is the analysis' own figures
             if fields["UserEvent"] == "OcCallEnd":
-                kept |= {k: fields[k] for k in ("DialStatus", "Cause", "Abandoned")}
+                kept |= {k: fields[k] for k in ("DialStatus", "Cause", "Abandoned", "AmdStatus", "Message")}
                 kept |= {k: times(fields[k]) for k in ("Answered", "Connected", "Ended")}
             seen[(where, name, tuple(sorted(kept.items())))] += 1
     return seen
@@ -130,7 +136,9 @@ def record(raw: str | None) -> tuple[tuple[str, str], ...] | None:
     if raw is None:
         return None
     fields = [item.partition("=")[::2] for item in raw.split(";")]
-    return tuple((k, times(v) if k in ("answered", "connected", "ended") else v) for k, v in fields)
+    return tuple(
+        (k, times(v) if k in ("answered", "connected", "ended", "amdcause") else v) for k, v in fields
+    )
 
 
 def channel_shape(channel: dict[str, str], uuid: str, dial: str) -> dict[str, str]:
@@ -190,6 +198,14 @@ async def the_scenario(ami: AmiSession, dial) -> dict[str, object]:
         await ami.hangup_of(f"{uuid}-2")
         return uuid
 
+    async def client_first_machine() -> str:
+        settings = AmdSettings(enabled=True).variables(CampaignType.CLIENT_FIRST)
+        uuid = ami.client_first(dial(MACHINE), DIAL_TIMEOUT, max_wait=10, settings=settings)
+        await ami.user_event("OcCallEnd", uuid)
+        await ami.originate_response(uuid)
+        await ami.hangup_of(f"{uuid}-2")
+        return uuid
+
     flows = {
         **{f"agent first, {n}": agent_first(n) for n in (ANSWERS, BUSY, UNALLOCATED)},
         **{
@@ -198,6 +214,7 @@ async def the_scenario(ami: AmiSession, dial) -> dict[str, object]:
         },
         "client first, connected": client_first_connected(),
         "client first, abandoned": client_first_abandoned(),
+        "client first, machine": client_first_machine(),
     }
     done = dict(zip(flows, await asyncio.gather(*flows.values()), strict=True))
     done["client first, connected"], waiting_channels = done["client first, connected"]

@@ -101,4 +101,4 @@ def test_defect_k_max_wait_counts_from_the_answer(pbx):
         "OcCallEnd",
     ]
     assert end["Abandoned"] == "1"
-    assert pbx.astdb("oc")[f"{utc_day()}/{end['Uniqueid']}"].endswith("abandoned=1")
+    assert pbx.astdb("oc")[f"{utc_day()}/{end['Uniqueid']}"].split(";")[5] == "abandoned=1"

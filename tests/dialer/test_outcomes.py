@@ -204,6 +204,8 @@ def test_retry_policies():
         Outcome.AGENT_NO_ANSWER: None,
         Outcome.TRUNK_REFUSED: "failed",
         Outcome.UNKNOWN: "failed",
+        Outcome.MACHINE: "machine",
+        Outcome.MACHINE_MESSAGE_LEFT: "machine_message_left",
     }
 
 
@@ -235,7 +237,10 @@ def test_defect_c_a_trunk_refuses_calls_after_a_run_of_refusals():
 
 
 def test_astdb_value_round_trip():
-    value = "dialstatus=ANSWER;cause=16;answered=1795777980;connected=1795777982;ended=1795778010;abandoned=0"
+    value = (
+        "dialstatus=ANSWER;cause=16;answered=1795777980;connected=1795777982;ended=1795778010;abandoned=0;"
+        "amd=;amdcause=;message=0"
+    )
     record = parse_astdb_value(value)
     assert record == CallEndRecord(
         dial_status="ANSWER",
@@ -252,7 +257,7 @@ def test_astdb_value_of_an_unanswered_abandon_free_call():
     record = parse_astdb_value("dialstatus=;cause=17;answered=;connected=;ended=1795777991;abandoned=0")
     assert (record.dial_status, record.cause, record.answered_at, record.abandoned) == (None, 17, None, False)
     assert format_astdb_value(CallEndRecord(abandoned=True)) == (
-        "dialstatus=;cause=;answered=;connected=;ended=;abandoned=1"
+        "dialstatus=;cause=;answered=;connected=;ended=;abandoned=1;amd=;amdcause=;message=0"
     )
 
 
