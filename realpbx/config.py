@@ -24,6 +24,7 @@ MODULES = (
     "app_stack.so",  # Gosub/Return: hangup handlers
     "app_userevent.so",  # UserEvent OcWaiting, OcConnected, OcAbandoned, OcCallEnd
     "app_db.so",  # DBdeltree (the AstDB sweep)
+    "app_chanspy.so",  # ChanSpy: supervisors listen, whisper, barge ([oc-supervise])
     "func_db.so",  # DB()
     "func_global.so",  # SHARED(), GLOBAL()
     "func_strings.so",  # FILTER, REGEX, STRFTIME

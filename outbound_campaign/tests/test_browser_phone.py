@@ -1,0 +1,62 @@
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import tagged
+
+from .common import OutboundCampaignCase
+
+
+@tagged("post_install", "-at_install")
+class TestBrowserPhone(OutboundCampaignCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.server.websocket_url = "wss://pbx.example.com:8089/ws"
+        cls.agent.write({"phone_kind": "browser", "sip_login": "2001", "phone_server_id": cls.server.id})
+
+    def test_a_browser_agent_is_rung_at_its_endpoint_with_a_secret_of_its_own(self):
+        self.assertEqual(self.agent.channel, "PJSIP/2001")
+        secret = self.agent.sudo().sip_secret
+        self.assertGreaterEqual(len(secret), 24)
+        self.agent.sip_login = "agent.smith"
+        self.assertEqual(self.agent.channel, "PJSIP/agent.smith")
+        self.assertEqual(self.agent.sudo().sip_secret, secret, "a new login keeps the secret")
+
+    def test_the_sip_secret_is_for_system_administrators_only(self):
+        for user in (self.user_agent, self.manager):
+            with self.assertRaises(AccessError):
+                self.agent.with_user(user).read(["sip_secret"])
+        self.assertTrue(self.agent.with_user(self.admin).read(["sip_secret"])[0]["sip_secret"])
+
+    def test_a_login_outside_the_rule_is_refused_with_a_clear_message(self):
+        for login in ("a/b", "10 01", "x;y", "-1"):
+            with self.assertRaises(ValidationError) as error, self.cr.savepoint():
+                self.agent.sip_login = login
+            self.assertIn("letters, digits and . _ -", str(error.exception))
+
+    def test_a_browser_phone_needs_its_server(self):
+        with self.assertRaises(ValidationError):
+            self.other_agent.write({"phone_kind": "browser", "sip_login": "2002"})
+
+    def test_an_own_phone_keeps_its_channel(self):
+        self.assertEqual(self.other_agent.channel, "PJSIP/2002")
+        self.other_agent.channel = "SIP/desk-7"
+        self.assertEqual(self.other_agent.channel, "SIP/desk-7")
+
+    def test_the_websocket_url_is_checked(self):
+        for url in ("http://pbx/ws", "wss://pbx:8089/ws x", "wss://pb\nx/ws"):
+            with self.assertRaises(ValidationError), self.cr.savepoint():
+                self.server.websocket_url = url
+
+    def test_the_export_gives_system_administrators_the_wizard_entries(self):
+        action = self.server.with_user(self.admin).action_export_browser_phones()
+        attachment = self.env["ir.attachment"].browse(int(action["url"].split("/")[3].split("?")[0]))
+        text = attachment.raw.decode()
+        self.assertIn("[2001](oc-webrtc-agent)\ninbound_auth/username = 2001\n", text)
+        self.assertIn(f"inbound_auth/password = {self.agent.sudo().sip_secret}\n", text)
+        self.assertNotIn("2002", text, "an agent with their own phone has no entry")
+        with self.assertRaises(AccessError):
+            self.server.with_user(self.manager).action_export_browser_phones()
+
+    def test_the_export_says_when_there_is_nothing_to_export(self):
+        self.agent.phone_kind = "own"
+        with self.assertRaises(UserError):
+            self.server.with_user(self.admin).action_export_browser_phones()
