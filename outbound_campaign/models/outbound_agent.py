@@ -1,9 +1,13 @@
+import logging
 import secrets
+from urllib.parse import urlsplit
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..dialer import browser_phones, rules
+
+_logger = logging.getLogger(__name__)
 
 #: States in which the agent is on a call the dialer placed: their call's result needs them.
 ON_A_CALL = ("ringing", "on_call")
@@ -184,3 +188,45 @@ class OutboundAgent(models.Model):
                     ", ".join(busy.mapped("display_name")),
                 )
             )
+
+    # The browser phone: what the agent's own console needs to register, and the pause when the
+    # phone cannot take calls (microphone refused, WebSocket lost).
+
+    @api.model
+    def get_browser_phone(self):
+        """The current user's browser phone: WebSocket URL, SIP domain, login and secret; False
+        for an agent with their own phone (or no agent)."""
+        # sudo: the current user's own agent, found by its user; the secret is theirs to register.
+        agent = self.sudo().search([("user_id", "=", self.env.uid), ("phone_kind", "=", "browser")], limit=1)
+        if not agent or not agent.phone_server_id.websocket_url:
+            return False
+        url = agent.phone_server_id.websocket_url
+        return {
+            "websocket_url": url,
+            "domain": urlsplit(url).hostname,
+            "login": agent.sip_login,
+            "secret": agent.sip_secret,
+        }
+
+    @api.model
+    def action_phone_unavailable(self, problem=""):
+        """The console's phone cannot take calls: the agent is paused (reason "Phone unavailable"),
+        so the dialer offers them none. An agent on a call stays on it: the call's end settles it."""
+        agent = self.search([("user_id", "=", self.env.uid)], limit=1)
+        if not agent:
+            return False
+        agent = agent._console_lock()
+        if agent.state in ("ringing", "on_call", "paused", "offline"):
+            return False
+        _logger.info("Agent %s paused: their browser phone is unavailable (%s)", agent.name, problem)
+        agent._preview_release()
+        agent.write(
+            {
+                "state": "paused",
+                "pause_reason_id": self.env.ref("outbound_campaign.pause_reason_phone_unavailable").id,
+                "state_changed_at": fields.Datetime.now(),
+                "wrap_up_until": False,
+            }
+        )
+        agent._console_notify()
+        return True

@@ -60,3 +60,45 @@ class TestBrowserPhone(OutboundCampaignCase):
         self.agent.phone_kind = "own"
         with self.assertRaises(UserError):
             self.server.with_user(self.admin).action_export_browser_phones()
+
+
+@tagged("post_install", "-at_install")
+class TestBrowserPhoneConsole(OutboundCampaignCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.server.websocket_url = "wss://pbx.example.com:8089/ws"
+        cls.agent.write({"phone_kind": "browser", "sip_login": "2001", "phone_server_id": cls.server.id})
+
+    def test_the_agents_own_console_gets_their_credentials_to_register(self):
+        Agent = self.env["outbound.agent"]
+        phone = Agent.with_user(self.user_agent).get_browser_phone()
+        self.assertEqual(
+            phone,
+            {
+                "websocket_url": "wss://pbx.example.com:8089/ws",
+                "domain": "pbx.example.com",
+                "login": "2001",
+                "secret": self.agent.sudo().sip_secret,
+            },
+        )
+        self.assertFalse(Agent.with_user(self.user_other_agent).get_browser_phone(), "own phone: nothing")
+        self.assertTrue(Agent.with_user(self.user_agent).get_console_data()["browser_phone"])
+
+    def test_a_phone_that_cannot_take_calls_pauses_the_agent(self):
+        Agent = self.env["outbound.agent"].with_user(self.user_agent)
+        self.agent.with_user(self.user_agent).action_ready()
+        self.assertTrue(Agent.action_phone_unavailable("microphone refused"))
+        self.assertEqual(self.agent.state, "paused")
+        self.assertEqual(
+            self.agent.pause_reason_id, self.env.ref("outbound_campaign.pause_reason_phone_unavailable")
+        )
+        reasons = [reason["id"] for reason in Agent.get_console_data()["pause_reasons"]]
+        self.assertNotIn(self.agent.pause_reason_id.id, reasons, "agents never choose it")
+
+    def test_an_agent_on_a_call_stays_on_it(self):
+        self.agent.sudo().state = "on_call"
+        self.assertFalse(
+            self.env["outbound.agent"].with_user(self.user_agent).action_phone_unavailable("lost")
+        )
+        self.assertEqual(self.agent.state, "on_call")
