@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import multiprocessing
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -113,22 +114,32 @@ class PhonePage:
         self.server.shutdown()
 
 
+def _lift_memory_limit() -> None:
+    """Odoo's limit_memory_hard is an address-space limit (RLIMIT_AS) its process and children
+    inherit; Chromium reserves far more address space than it uses and does not start under it."""
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+
+
 @contextlib.contextmanager
 def chromium(url: str):
     """A headless Chromium on ``url``; yields its DevTools port (``/json`` endpoints)."""
     profile = tempfile.mkdtemp(prefix="octest-chromium-")
     port_file = Path(profile) / "DevToolsActivePort"
-    process = subprocess.Popen(
-        ["chromium", *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0", url],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    log = Path(profile) / "chromium.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            ["chromium", *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0", url],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_lift_memory_limit,
+        )
     try:
         deadline = time.monotonic() + 20
         while not port_file.is_file() or not port_file.read_text().strip():
             if time.monotonic() > deadline:
-                raise AssertionError("chromium did not start")
+                raise AssertionError(f"chromium did not start:\n{log.read_text(errors='replace')[-2000:]}")
             time.sleep(0.05)
         yield int(port_file.read_text().split()[0])
     finally:
