@@ -56,3 +56,24 @@ def wizard_entries(logins_and_secrets: Iterable[tuple[str, str]]) -> str:
             f"[{login}]({WIZARD_TEMPLATE})\ninbound_auth/username = {login}\ninbound_auth/password = {secret}\n"
         )
     return "\n".join(blocks)
+
+
+#: How long a supervisor's phone rings before the Originate gives up (ms).
+SUPERVISION_RING_MS = 20000
+
+
+def supervision_originate(supervisor_channel: str, agent_channel: str, mode: str, action_id: str) -> dict:
+    """The Originate that rings the supervisor's phone into ``[oc-supervise]``, extension ``mode``,
+    spying on the agent's phone (``OC_SPY``)."""
+    if mode not in SUPERVISION_MODES:
+        raise RuleError(f"supervision mode {mode!r}: one of {', '.join(SUPERVISION_MODES)}", "mode", mode)
+    return {
+        "ActionID": action_id,
+        "Channel": check_dial_string("Channel", supervisor_channel),
+        "Context": "oc-supervise",
+        "Exten": mode,
+        "Priority": "1",
+        "Timeout": str(SUPERVISION_RING_MS),
+        "CallerID": f'"{mode}" <{mode}>',
+        "Variable": {"OC_SPY": spy_prefix(agent_channel)},
+    }

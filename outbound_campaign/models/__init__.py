@@ -9,3 +9,4 @@ from . import outbound_do_not_call
 from . import agent_console
 from . import campaign_dashboard
 from . import outbound_campaign_counter
+from . import outbound_call_supervision

@@ -102,3 +102,63 @@ class TestBrowserPhoneConsole(OutboundCampaignCase):
             self.env["outbound.agent"].with_user(self.user_agent).action_phone_unavailable("lost")
         )
         self.assertEqual(self.agent.state, "on_call")
+
+
+@tagged("post_install", "-at_install")
+class TestSupervision(OutboundCampaignCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["outbound.agent"].create({"user_id": cls.manager.id, "channel": "PJSIP/boss"})
+        contact = cls.campaign.contact_ids[0]
+        cls.call = cls.env["outbound.call"].create(
+            {
+                "campaign_id": cls.campaign.id,
+                "contact_id": contact.id,
+                "agent_id": cls.agent.id,
+                "state": "connected",
+            }
+        )
+
+    def test_a_manager_listens_in_and_it_is_logged_on_the_call(self):
+        self.call.with_user(self.manager).action_whisper()
+        supervision = self.call.supervision_ids
+        self.assertRecordValues(
+            supervision,
+            [
+                {
+                    "user_id": self.manager.id,
+                    "mode": "whisper",
+                    "supervisor_channel": "PJSIP/boss",
+                    "agent_channel": "PJSIP/2001",
+                    "state": "pending",
+                }
+            ],
+        )
+        self.assertTrue(supervision.create_date)
+
+    def test_the_dialer_takes_each_supervision_once(self):
+        from ..host.store import DialerStore
+
+        self.call.with_user(self.manager).action_listen()
+        store = DialerStore(self.env.registry, self.server.id, "test")
+        taken = store.take_supervisions(self.env)
+        self.assertEqual([row[1:] for row in taken], [("PJSIP/boss", "PJSIP/2001", "listen")])
+        self.assertEqual(store.take_supervisions(self.env), [])
+        self.call.supervision_ids.invalidate_recordset()
+        self.assertEqual(self.call.supervision_ids.state, "sent")
+
+    def test_agents_never_listen_in(self):
+        for action in ("action_listen", "action_whisper", "action_barge"):
+            with self.assertRaises(AccessError):
+                getattr(self.call.with_user(self.user_agent), action)()
+        with self.assertRaises(AccessError):
+            self.env["outbound.call.supervision"].with_user(self.user_agent).search([])
+
+    def test_only_a_call_in_progress_and_a_manager_with_a_phone(self):
+        self.call.state = "ended"
+        with self.assertRaises(UserError):
+            self.call.with_user(self.manager).action_listen()
+        self.call.state = "connected"
+        with self.assertRaises(UserError):
+            self.call.with_user(self.admin).action_listen()

@@ -56,3 +56,21 @@ def test_the_dialplan_has_one_extension_per_supervision_mode():
         if line.startswith("exten")
     }
     assert modes == set(browser_phones.SUPERVISION_MODES)
+
+
+def test_the_supervision_originate_rings_the_supervisor_into_oc_supervise():
+    headers = browser_phones.supervision_originate("PJSIP/boss", "PJSIP/1001", "whisper", "oc-sup-7")
+    assert headers == {
+        "ActionID": "oc-sup-7",
+        "Channel": "PJSIP/boss",
+        "Context": "oc-supervise",
+        "Exten": "whisper",
+        "Priority": "1",
+        "Timeout": "20000",
+        "CallerID": '"whisper" <whisper>',
+        "Variable": {"OC_SPY": "PJSIP/1001-"},
+    }
+    with pytest.raises(rules.RuleError):
+        browser_phones.supervision_originate("PJSIP/boss", "PJSIP/1001", "record", "oc-sup-7")
+    with pytest.raises(rules.RuleError):
+        browser_phones.supervision_originate("PJSIP/boss,x", "PJSIP/1001", "listen", "oc-sup-7")
