@@ -13,6 +13,7 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -98,11 +99,13 @@ class PhonePage:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/"
 
-    def wait_for(self, what: str, timeout: float = 20.0, after: int = 0) -> dict:
+    def wait_for(self, what: str, timeout: float = 20.0, after: int = 0, login: str | None = None) -> dict:
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
-                found = [r for r in self.reports[after:] if r["what"] == what]
+                found = [
+                    r for r in self.reports[after:] if r["what"] == what and login in (None, r.get("login"))
+                ]
                 if found:
                     return found[0]
                 left = deadline - time.monotonic()
@@ -148,9 +151,11 @@ def chromium(url: str):
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def open_tab_in_front(devtools_port: int) -> None:
-    """A new tab in front: the phone's tab is then a background tab (``visibilityState`` hidden)."""
-    request = urllib.request.Request(f"http://127.0.0.1:{devtools_port}/json/new?about:blank", method="PUT")
+def open_tab_in_front(devtools_port: int, url: str = "about:blank") -> None:
+    """A new tab on ``url`` in front: the phone's tab is then a background tab (hidden)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{devtools_port}/json/new?{urllib.parse.quote(url, safe=':/')}", method="PUT"
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         target = json.load(response)
     with urllib.request.urlopen(f"http://127.0.0.1:{devtools_port}/json/activate/{target['id']}", timeout=10):
