@@ -8,9 +8,15 @@ inside a network namespace it created (:func:`isolate_network`), and nothing lea
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
+import resource
+import shutil
 import subprocess
+import tempfile
+import threading
+import time
 from pathlib import Path
 
 from .finder import REPO
@@ -34,6 +40,17 @@ MODULES = (
     "res_clioriginate.so",  # `channel originate` (the test calls the phone)
 )
 CLONE_NEWNET = 0x40000000
+#: Fake microphone and camera (Chromium's beeps), no permission prompt, loopback ICE candidates.
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--autoplay-policy=no-user-gesture-required",
+    "--no-first-run",
+    "--disable-gpu",
+)
 
 
 def isolate_network() -> None:
@@ -84,3 +101,53 @@ class BrowserPhonesAsterisk(RealAsterisk):
         )
         with (etc / "extensions.conf").open("a") as extensions:
             extensions.write("\n" + self.extra_dialplan)
+
+
+@contextlib.contextmanager
+def isolated_network():
+    """This thread (and the processes it starts) in a network namespace of its own, as
+    :func:`isolate_network` makes it, for the ``with`` block; then back in the original one.
+    Sockets keep the namespace they were made in: a server made inside serves inside."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    original = os.open(f"/proc/self/task/{threading.get_native_id()}/ns/net", os.O_RDONLY)
+    try:
+        isolate_network()
+        yield
+    finally:
+        if libc.setns(original, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "setns back to the original network namespace failed")
+        os.close(original)
+
+
+def _lift_memory_limit() -> None:
+    """Odoo's limit_memory_hard is an address-space limit (RLIMIT_AS) its process and children
+    inherit; Chromium reserves far more address space than it uses and does not start under it."""
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+
+
+@contextlib.contextmanager
+def chromium(url: str):
+    """A headless Chromium on ``url``; yields its DevTools port (``/json`` endpoints)."""
+    profile = tempfile.mkdtemp(prefix="octest-chromium-")
+    port_file = Path(profile) / "DevToolsActivePort"
+    log = Path(profile) / "chromium.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            ["chromium", *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0", url],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_lift_memory_limit,
+        )
+    try:
+        deadline = time.monotonic() + 20
+        while not port_file.is_file() or not port_file.read_text().strip():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"chromium did not start:\n{log.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.05)
+        yield int(port_file.read_text().split()[0])
+    finally:
+        process.kill()
+        process.wait(10)
+        shutil.rmtree(profile, ignore_errors=True)

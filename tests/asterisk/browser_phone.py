@@ -3,13 +3,8 @@ JsSIP phone does; and the helpers a browser-phone test runs inside a network nam
 
 from __future__ import annotations
 
-import contextlib
 import json
 import multiprocessing
-import resource
-import shutil
-import subprocess
-import tempfile
 import threading
 import time
 import traceback
@@ -23,17 +18,6 @@ from realpbx.browser_phones import isolate_network
 ROOT = Path(__file__).resolve().parents[2]
 JSSIP = ROOT / "outbound_campaign/static/lib/jssip/jssip.js"
 PAGE = Path(__file__).with_name("browser_phone_page.html")
-#: Fake microphone and camera (Chromium's beeps), no permission prompt, loopback ICE candidates.
-CHROMIUM_FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--allow-loopback-in-peer-connection",
-    "--autoplay-policy=no-user-gesture-required",
-    "--no-first-run",
-    "--disable-gpu",
-)
 
 
 def run_isolated(scenario, timeout: float = 90.0):
@@ -115,40 +99,6 @@ class PhonePage:
 
     def close(self) -> None:
         self.server.shutdown()
-
-
-def _lift_memory_limit() -> None:
-    """Odoo's limit_memory_hard is an address-space limit (RLIMIT_AS) its process and children
-    inherit; Chromium reserves far more address space than it uses and does not start under it."""
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
-
-
-@contextlib.contextmanager
-def chromium(url: str):
-    """A headless Chromium on ``url``; yields its DevTools port (``/json`` endpoints)."""
-    profile = tempfile.mkdtemp(prefix="octest-chromium-")
-    port_file = Path(profile) / "DevToolsActivePort"
-    log = Path(profile) / "chromium.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            ["chromium", *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0", url],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_lift_memory_limit,
-        )
-    try:
-        deadline = time.monotonic() + 20
-        while not port_file.is_file() or not port_file.read_text().strip():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"chromium did not start:\n{log.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.05)
-        yield int(port_file.read_text().split()[0])
-    finally:
-        process.kill()
-        process.wait(10)
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def open_tab_in_front(devtools_port: int, url: str = "about:blank") -> None:

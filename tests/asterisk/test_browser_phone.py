@@ -14,11 +14,11 @@ import wave
 from pathlib import Path
 
 import pytest
-from browser_phone import JSSIP, PhonePage, chromium, open_tab_in_front, run_isolated
+from browser_phone import JSSIP, PhonePage, open_tab_in_front, run_isolated
 from conftest import FOUND
 
 from outbound_campaign.dialer.browser_phones import wizard_entries
-from realpbx.browser_phones import BrowserPhonesAsterisk, can_isolate_network
+from realpbx.browser_phones import BrowserPhonesAsterisk, can_isolate_network, chromium
 
 LOGIN, SECRET = "1001", "Xk2-9fQ_secret"
 BOSS, BOSS_SECRET = "boss", "Pq7_boss-secret"
