@@ -1,6 +1,7 @@
 """A few Chrome DevTools Protocol calls over websocket-client (Odoo's own dependency), for a test
 that drives a Chromium of its own: open a page, run JavaScript in it, wait for a condition."""
 
+import contextlib
 import json
 import time
 import urllib.request
@@ -17,8 +18,8 @@ class Page:
             browser = json.load(response)["webSocketDebuggerUrl"]
         self._browser = websocket.create_connection(browser, timeout=30)
         self._id = 0
-        context = self._call(self._browser, "Target.createBrowserContext")["browserContextId"]
-        target = self._call(self._browser, "Target.createTarget", url=url, browserContextId=context)
+        self.context = self._call(self._browser, "Target.createBrowserContext")["browserContextId"]
+        target = self._call(self._browser, "Target.createTarget", url=url, browserContextId=self.context)
         self.target_id = target["targetId"]
         self._page = websocket.create_connection(
             f"ws://127.0.0.1:{devtools_port}/devtools/page/{self.target_id}", timeout=30
@@ -46,17 +47,19 @@ class Page:
     def navigate(self, url):
         self._call(self._page, "Page.navigate", url=url)
 
-    def bring_to_front(self):
-        self._call(self._browser, "Target.activateTarget", targetId=self.target_id)
+    def cover(self):
+        """Another tab of the same window in front: this page is then in the background (hidden)."""
+        other = self._call(
+            self._browser, "Target.createTarget", url="about:blank", browserContextId=self.context
+        )
+        self._call(self._browser, "Target.activateTarget", targetId=other["targetId"])
 
     def wait_until(self, expression, what, timeout=30):
         deadline = time.monotonic() + timeout
         while True:
-            try:
+            with contextlib.suppress(AssertionError):  # the page is (re)loading
                 if self.evaluate(expression):
                     return
-            except AssertionError:
-                pass  # the page is (re)loading
             if time.monotonic() > deadline:
                 raise AssertionError(f"{what}: not within {timeout} s")
             time.sleep(0.2)
