@@ -6,9 +6,11 @@ entry. Odoo itself is not declared here: it is a prerequisite (see README.md).
 """
 
 import ast
+import subprocess
 from pathlib import Path
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
 MANIFEST = ast.literal_eval((HERE / "outbound_campaign" / "__manifest__.py").read_text())
@@ -16,7 +18,18 @@ ADDON_PACKAGES = ["outbound_campaign"] + [
     f"outbound_campaign.{package}" for package in find_packages(HERE / "outbound_campaign")
 ]
 
+
+class BuildPyWithAssets(build_py):
+    """Bundles the browser libraries from npm (scripts/build_assets.sh) before the files are copied:
+    the bundle is built, never committed."""
+
+    def run(self):
+        subprocess.run(["bash", str(HERE / "scripts" / "build_assets.sh")], check=True)
+        super().run()
+
+
 setup(
+    cmdclass={"build_py": BuildPyWithAssets},
     name="odoo-addon-outbound-campaign",
     version=MANIFEST["version"],
     description=MANIFEST["summary"],

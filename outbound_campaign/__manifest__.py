@@ -32,6 +32,8 @@
     ],
     "assets": {
         "web.assets_backend": [
+            # JsSIP, bundled from npm by scripts/build_assets.sh (make test, make demo, setup.py).
+            "outbound_campaign/static/lib/jssip/jssip.js",
             "outbound_campaign/static/src/**/*",
         ],
         "web.assets_tests": [

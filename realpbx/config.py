@@ -29,6 +29,7 @@ MODULES = (
     "app_mixmonitor.so",  # MixMonitor (oc-record)
     "app_record.so",  # Record: the test customers record what they heard
     "res_convert.so",  # CLI "file convert": the tests compare what was heard with the sound played
+    "app_chanspy.so",  # ChanSpy: supervisors listen, whisper, barge ([oc-supervise])
     "func_db.so",  # DB()
     "func_global.so",  # SHARED(), GLOBAL()
     "func_strings.so",  # FILTER, REGEX, STRFTIME

@@ -156,6 +156,7 @@ class RealAsterisk:
             self.endpoint,
             extensions,
         )
+        self._configure(self._conf.parent)
         # The child keeps its own copy of the file descriptor.
         with open(self.run_dir / "log" / "console.log", "wb") as console:
             self._process = subprocess.Popen(
@@ -183,6 +184,9 @@ class RealAsterisk:
         if self._finalizer is not None:
             self._finalizer()  # kills whatever is left of the group, removes the run directory
         self._process = None
+
+    def _configure(self, etc: Path) -> None:
+        """More configuration in ``etc`` before Asterisk starts (a subclass's: browser phones)."""
 
     def restart(self) -> None:
         """``core restart now`` (Asterisk re-executes itself, same pid), then wait until AMI

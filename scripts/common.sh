@@ -81,6 +81,23 @@ require_asterisk_sounds() {
         || die "the real-PBX suite needs Debian's asterisk-core-sounds-en-gsm and asterisk-moh-opsound-gsm"
 }
 
+# The browser phone's SIP library comes from npm (package.json, pinned by package-lock.json).
+require_node() {
+    command -v node >/dev/null && command -v npm >/dev/null && return
+    die "node and npm are needed to build the browser phone's SIP library (JsSIP, from package.json): \
+install Node.js 18 or later (Debian: apt-get install nodejs npm), then run the command again"
+}
+
+# build_assets: JsSIP bundled by esbuild into the addon's static files (never committed).
+JSSIP_BUNDLE="$ROOT/outbound_campaign/static/lib/jssip/jssip.js"
+build_assets() {
+    (cd "$ROOT" && npm ci --silent --no-audit --no-fund >/dev/null) || die "npm ci failed (see above)"
+    mkdir -p "$(dirname "$JSSIP_BUNDLE")"
+    "$ROOT/node_modules/.bin/esbuild" "$ROOT/node_modules/jssip/lib/JsSIP.js" --bundle --minify \
+        --format=iife --global-name=JsSIP --platform=browser --log-level=warning \
+        --outfile="$JSSIP_BUNDLE" || die "could not bundle JsSIP"
+}
+
 # Odoo's own addons (a source checkout keeps them beside the package, a wheel inside it) + ours.
 odoo_addons_path() {
     "$PYTHON" - "$ROOT" <<'PY'

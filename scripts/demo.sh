@@ -8,6 +8,8 @@ source "$(dirname "$0")/common.sh"
 require_odoo
 install_python_deps
 postgres_up
+require_node
+build_assets
 
 DB=outbound_demo
 CONF="$BUILD/demo.conf"

@@ -7,6 +7,8 @@ source "$(dirname "$0")/common.sh"
 require_odoo
 install_python_deps
 postgres_up
+require_node
+build_assets
 require_chromium
 require_asterisk_sounds
 

@@ -34,6 +34,7 @@ from ..dialer import agent_state, planning
 from ..dialer.ami import AmiActionError, AmiClient, AmiError, AmiNotConnected, OriginateUnknown
 from ..dialer.ami_headers import AmiHeaderError
 from ..dialer.astdb import astdb_locations
+from ..dialer.browser_phones import supervision_originate
 from ..dialer.campaign_status import NO_CONTACT_DUE
 from ..dialer.device_state import fold_device_states, free_agents, offerable
 from ..dialer.events import call_uuid_of, check_timeouts, fold_event
@@ -328,6 +329,7 @@ class DialerRunner:
                 if plan is not None:
                     statuses = self._write_statuses(env, plan.statuses)
                 agents_campaigns = self.store.campaigns_of_agents(env, self.store.changes.agents)
+                supervisions = self.store.take_supervisions(env) if dial else []
         except Exception as exc:
             # Rolled back whole: keep what was to be stored for the next turn, send nothing.
             self._pending.restore(taken)
@@ -346,6 +348,8 @@ class DialerRunner:
             for finished in taken.finished
             if finished.agent_next and finished.agent_next.wrap_up_until
         ]
+        for supervision in supervisions:
+            self._spawn(self._send_supervision(*supervision))
         if plan is None:
             self._notify_if_due()
             return
@@ -556,6 +560,19 @@ class DialerRunner:
             )
             return
         await self._fold(result.event)
+
+    async def _send_supervision(self, supervision_id, supervisor_channel, agent_channel, mode):
+        """Ring a supervisor's phone into [oc-supervise] (issue 13); a failure is only logged: the
+        supervisor sees their phone did not ring and asks again."""
+        try:
+            headers = supervision_originate(
+                supervisor_channel, agent_channel, mode, f"oc-sup-{supervision_id}"
+            )
+            await self.ami.originate(headers)
+        except (AmiError, AmiHeaderError, ValueError) as exc:
+            _logger.warning(
+                "Supervision %s (%s of %s) not placed: %s", supervision_id, mode, agent_channel, exc
+            )
 
     # -- events --------------------------------------------------------------------------------
 

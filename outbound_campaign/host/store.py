@@ -976,3 +976,19 @@ class DialerStore:
             )
         )
         return {row[0] for row in env.cr.fetchall()}
+
+    # -- supervisors listening in (issue 13) ------------------------------------------------------
+
+    def take_supervisions(self, env):
+        """The supervisions asked for on this server's calls, marked sent: ``(id, supervisor
+        channel, agent channel, mode)``. Sent once, never again (a supervisor asks anew)."""
+        env.cr.execute(
+            SQL(
+                """UPDATE outbound_call_supervision s SET state = 'sent', write_date = now() at time zone 'UTC'
+                     FROM outbound_call c JOIN outbound_campaign camp ON camp.id = c.campaign_id
+                    WHERE s.state = 'pending' AND c.id = s.call_id AND camp.dialer_server_id = %s
+                RETURNING s.id, s.supervisor_channel, s.agent_channel, s.mode""",
+                self.server_id,
+            )
+        )
+        return env.cr.fetchall()

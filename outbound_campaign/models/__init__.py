@@ -12,3 +12,4 @@ from . import outbound_campaign_counter
 from . import campaign_machines_recordings
 from . import call_machines_recordings
 from . import agent_console_machines
+from . import outbound_call_supervision

@@ -51,6 +51,7 @@ class OutboundAgent(models.Model):
             "call": agent._console_call_data(call) if call else False,
             "preview": agent._console_preview_data(),
             "has_preview_campaigns": bool(agent._preview_campaigns()),
+            "browser_phone": agent.phone_kind == "browser",
         }
 
     # Actions from the console

@@ -2,6 +2,7 @@ import uuid
 from zoneinfo import ZoneInfo
 
 from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 from odoo.tools.sql import create_index
 
@@ -42,6 +43,7 @@ class OutboundCall(models.Model):
     company_id = fields.Many2one(related="campaign_id.company_id", store=True, index=True)
     contact_id = fields.Many2one("outbound.contact", required=True, ondelete="cascade", index=True)
     agent_id = fields.Many2one("outbound.agent", ondelete="set null", index=True)
+    supervision_ids = fields.One2many("outbound.call.supervision", "call_id", "Listened in by")
     attempt_number = fields.Integer(readonly=True)
     phone_e164 = fields.Char("Number dialled", readonly=True)
     state = fields.Selection(
@@ -129,6 +131,51 @@ class OutboundCall(models.Model):
             ["campaign_id", "end_at", "outcome", "contact_id"],
             where="state = 'ended'",
         )
+
+    def action_listen(self):
+        return self._supervise("listen")
+
+    def action_whisper(self):
+        return self._supervise("whisper")
+
+    def action_barge(self):
+        return self._supervise("barge")
+
+    def _supervise(self, mode):
+        """A manager listens in (or whispers, or barges in): logged on the call; the dialer host
+        rings the manager's phone (their browser phone, or their own channel) into [oc-supervise]."""
+        self.ensure_one()
+        if not self.env.user.has_group("outbound_campaign.group_outbound_manager"):
+            raise AccessError(self.env._("Only campaign managers may listen in on calls."))
+        if self.state not in ("answered", "connected") or not self.agent_id:
+            raise UserError(self.env._("This call is not in progress with an agent any more."))
+        # sudo: the manager's own phone, found by their user (agents' records are the managers' to
+        # read anyway; the channel is not a secret).
+        phone = self.env["outbound.agent"].sudo().search([("user_id", "=", self.env.uid)], limit=1)
+        if not phone:
+            raise UserError(
+                self.env._(
+                    "You have no phone the dialer can ring: add yourself as an agent (your phone in the "
+                    "browser, or your own channel), then listen in again."
+                )
+            )
+        self.env["outbound.call.supervision"].create(
+            {
+                "call_id": self.id,
+                "mode": mode,
+                "supervisor_channel": phone.channel,
+                "agent_channel": self.agent_id.channel,
+            }
+        )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "info",
+                "message": self.env._("Your phone rings in a moment: answer it to hear the call."),
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
 
     def _field_to_sql(self, alias, fname, query=None, flush=True):
         if fname == "start_hour":

@@ -1,12 +1,14 @@
 import re
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
-from ..dialer import rules
+from ..dialer import browser_phones, rules
 from ..host.burst import dial_burst
 
 AMI_TOKEN = re.compile(r"^[A-Za-z0-9._@-]+$")
+#: Where browser phones reach Asterisk's WebSocket (http.conf's port, path /ws).
+WEBSOCKET_URL = re.compile(r"^wss?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9._/-]*$")
 
 
 class OutboundDialerServer(models.Model):
@@ -74,6 +76,11 @@ class OutboundDialerServer(models.Model):
         "the dialer host sees it: the same path on the same machine, or where it is mounted.",
     )
     campaign_ids = fields.One2many("outbound.campaign", "dialer_server_id")
+    websocket_url = fields.Char(
+        "Browser phones' WebSocket",
+        help="Where the agents' browser phones register: Asterisk's http.conf server, path /ws, e.g. "
+        "wss://pbx.example.com:8089/ws (ws:// only for a test on this machine).",
+    )
 
     _sql_constraints = [
         ("port_range", "CHECK(port > 0 AND port < 65536)", "The AMI port must be between 1 and 65535."),
@@ -141,6 +148,18 @@ class OutboundDialerServer(models.Model):
                         )
                     )
 
+    @api.constrains("websocket_url")
+    def _check_websocket_url(self):
+        for server in self.filtered("websocket_url"):
+            if not WEBSOCKET_URL.match(server.websocket_url):
+                raise ValidationError(
+                    self.env._(
+                        "%r is not a WebSocket URL: write it as wss://host:port/ws, e.g. "
+                        "wss://pbx.example.com:8089/ws.",
+                        server.websocket_url,
+                    )
+                )
+
     def write(self, vals):
         self._refuse_connection_change(vals)
         return super().write(vals)
@@ -162,3 +181,32 @@ class OutboundDialerServer(models.Model):
                     "the dialer sends the AMI secret there."
                 )
             )
+
+    def action_export_browser_phones(self):
+        """The pjsip_wizard.conf entries of this server's browser agents, as a file to download
+        (it holds their SIP secrets: system administrators only)."""
+        self.ensure_one()
+        if not self.env.user.has_group("base.group_system"):
+            raise AccessError(
+                self.env._("Only system administrators may export the browser phones' secrets.")
+            )
+        agents = self.env["outbound.agent"].search(
+            [("phone_server_id", "=", self.id), ("phone_kind", "=", "browser")], order="sip_login"
+        )
+        if not agents:
+            raise UserError(self.env._("No agent has a phone in the browser on %s.", self.display_name))
+        text = browser_phones.wizard_entries((agent.sip_login, agent.sip_secret) for agent in agents)
+        attachment = self.env["ir.attachment"].create(
+            {
+                "name": "pjsip_wizard_agents.conf",
+                "raw": text.encode(),
+                "mimetype": "text/plain",
+                "res_model": self._name,
+                "res_id": self.id,
+            }
+        )
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/web/content/{attachment.id}?download=true",
+            "target": "self",
+        }

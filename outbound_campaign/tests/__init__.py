@@ -23,3 +23,5 @@ from . import test_tours
 from . import test_translations
 from . import test_campaign_rules
 from . import test_answering_machines_recordings
+from . import test_browser_phone
+from . import test_browser_phone_e2e

@@ -4,6 +4,7 @@ import { _t } from "@web/core/l10n/translation";
 import { deserializeDateTime, formatDateTime, serializeDateTime } from "@web/core/l10n/dates";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
+import { BrowserPhone } from "../browser_phone/browser_phone";
 
 const { DateTime } = luxon;
 
@@ -17,13 +18,14 @@ const AGENT_NOTIFICATION = "outbound_campaign/agent";
  */
 export class AgentConsole extends Component {
     static template = "outbound_campaign.AgentConsole";
-    static components = { DateTimeInput };
+    static components = { DateTimeInput, BrowserPhone };
     static props = ["*"];
 
     setup() {
         this.orm = useService("orm");
         this.notification = useService("notification");
         this.busService = useService("bus_service");
+        this.phone = useService("outbound_browser_phone");
         this.state = useState({
             data: null,
             pauseReasonId: "",
@@ -51,6 +53,10 @@ export class AgentConsole extends Component {
         }
         this.state.data = data;
         this.state.secondsLeft = data.wrap_up_seconds_left || 0;
+        // Browser phone: a console opened (or reloaded) by a ready agent registers again.
+        if (data.browser_phone && ["ready", "wrap_up"].includes(data.state) && this.phone.state.status === "off") {
+            this.phone.register();
+        }
     }
 
     tick() {
@@ -105,7 +111,12 @@ export class AgentConsole extends Component {
         return markup(note.body);
     }
 
-    onReady() {
+    async onReady() {
+        // Browser phone: registered before the agent is offered calls.
+        if (this.data.browser_phone && !(await this.phone.register())) {
+            await this.load();
+            return;
+        }
         this.act("action_ready");
     }
 
@@ -114,7 +125,11 @@ export class AgentConsole extends Component {
             this.notification.add(_t("Choose why you pause."), { type: "warning" });
             return;
         }
-        this.act("action_pause", [parseInt(this.state.pauseReasonId)]);
+        this.act("action_pause", [parseInt(this.state.pauseReasonId)]).then(() => {
+            if (this.data.browser_phone) {
+                this.phone.unregister();
+            }
+        });
     }
 
     onDisposition(disposition) {
