@@ -31,6 +31,17 @@ WRITTEN_COLUMNS = (
 )
 
 
+#: First key of the campaign contact locks (the second is the campaign's id).
+CONTACT_LOCK = 0x6F63  # "oc"
+
+
+def lock_contacts(cr, campaign_id):
+    """Make this transaction the only writer of new contacts into the campaign until it ends: the
+    import and a list refresh each check for numbers already in the campaign before inserting, and
+    would both insert a number neither saw."""
+    cr.execute(SQL("SELECT pg_advisory_xact_lock(%s, %s)", CONTACT_LOCK, campaign_id))
+
+
 @dataclasses.dataclass(frozen=True)
 class CopyFormat:
     """The contact columns the import fills, the COPY text of those with one value for the whole

@@ -53,6 +53,7 @@ class ContactImport:
         env = self.env
         env.flush_all()
         cr = env.cr
+        contact_insert.lock_contacts(cr, self.campaign.id)
         cr.execute(
             SQL(
                 "SELECT phone_e164 FROM outbound_contact WHERE campaign_id = %s AND phone_e164 IS NOT NULL",

@@ -8,4 +8,5 @@ from . import outbound_disposition
 from . import outbound_do_not_call
 from . import agent_console
 from . import campaign_dashboard
+from . import live_list
 from . import outbound_campaign_counter

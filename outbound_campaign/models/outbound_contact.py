@@ -36,6 +36,14 @@ class OutboundContact(models.Model):
     address = fields.Char()
     extra_data = fields.Json(help="Imported columns not mapped to a field, shown to the agent.")
     partner_id = fields.Many2one("res.partner", ondelete="set null", index="btree_not_null")
+    list_model = fields.Char(
+        "Listed from",
+        readonly=True,
+        help="The model of the record this contact was enrolled from by a filter.",
+    )
+    list_res_id = fields.Many2oneReference(
+        "Listed record", model_field="list_model", readonly=True, help="Empty: imported or typed."
+    )
     tz = fields.Selection(
         _tz_get, string="Timezone", help="Empty: derived from the number, else the campaign's."
     )
@@ -67,6 +75,12 @@ class OutboundContact(models.Model):
 
     _sql_constraints = [
         ("attempt_count_positive", "CHECK(attempt_count >= 0)", "Attempts cannot be negative."),
+        # A record is enrolled once in a campaign (contacts of no list have NULLs, all distinct).
+        (
+            "list_record_uniq",
+            "UNIQUE(campaign_id, list_model, list_res_id)",
+            "This record already is a contact of the campaign.",
+        ),
     ]
 
     def init(self):
