@@ -22,3 +22,4 @@ from . import test_preview
 from . import test_tours
 from . import test_translations
 from . import test_campaign_rules
+from . import test_live_list
