@@ -26,6 +26,7 @@ from psycopg2 import errors as pg_errors
 from odoo import SUPERUSER_ID, api
 from odoo.tools import SQL
 
+from .. import do_not_call
 from ..dialer import agent_state
 from ..dialer.device_state import device_of
 from ..dialer.outcomes import CampaignType
@@ -44,12 +45,8 @@ _logger = logging.getLogger(__name__)
 #: Errors after which a transaction is simply run again: another one won the rows it wanted.
 TRANSIENT_DB_ERRORS = (pg_errors.SerializationFailure, pg_errors.LockNotAvailable, pg_errors.DeadlockDetected)
 #: Joined to the contacts ``k`` a query reads: ``dnc.listed`` is true when the contact's number is on
-#: its company's do-not-call list. LATERAL with LIMIT 1 makes it one probe of the list's unique
-#: index per contact read (a plain EXISTS may be planned as a hash of the whole list).
-DO_NOT_CALL = SQL(
-    """LEFT JOIN LATERAL (SELECT true AS listed FROM outbound_do_not_call d
-                           WHERE d.company_id = k.company_id AND d.phone_e164 = k.phone_e164 LIMIT 1) dnc ON true"""
-)
+#: a do-not-call list (its company's or Odoo's phone blacklist).
+DO_NOT_CALL = do_not_call.listed_join("k")
 #: The pause reason the dialer sets on an agent who does not answer.
 NO_ANSWER_REASON = SQL(
     "SELECT res_id FROM ir_model_data WHERE module = 'outbound_campaign' AND name = 'pause_reason_no_answer'"
@@ -432,7 +429,7 @@ class DialerStore:
         return reserved
 
     def _mark_do_not_call(self, env, contact_ids):
-        """Due contacts whose number is on their company's do-not-call list: ``dnc``, never dialled."""
+        """Due contacts whose number is on a do-not-call list: ``dnc``, never dialled."""
         if not contact_ids:
             return
         env.cr.execute(

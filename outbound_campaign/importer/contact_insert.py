@@ -19,6 +19,7 @@ WRITTEN_COLUMNS = (
     "id",
     *IMPORTABLE_FIELDS,
     "phone_e164",
+    "phone_sanitized",
     "extra_data",
     "campaign_id",
     "company_id",
@@ -101,7 +102,7 @@ def insert_contacts(env, copy_format, contacts):
         env["outbound.contact"]._table,
         copy_format.columns,
         (
-            f"{copy_clean_fields((str(contact_id), *fields_values, e164, extra))}\t{suffix}"
+            f"{copy_clean_fields((str(contact_id), *fields_values, e164, e164, extra))}\t{suffix}"
             for contact_id, (fields_values, e164, extra) in zip(ids, contacts, strict=True)
         ),
     )
@@ -120,7 +121,7 @@ def contacts_inserted(env, campaign, ids):
     for field in Contact._fields.values():
         if field.store and field.compute and field.name not in WRITTEN_COLUMNS:
             env.add_to_compute(field, contacts)
-    # Except the computed values the import wrote itself (phone_e164, company_id).
+    # Except the computed values the import wrote itself (phone_e164, phone_sanitized, company_id).
     written = [Contact._fields[name] for name in WRITTEN_COLUMNS if Contact._fields[name].compute]
     with env.protecting(written, contacts):
         contacts.modified(["campaign_id", "state", *IMPORTABLE_FIELDS, "phone_e164"], create=True)

@@ -15,6 +15,7 @@ import dataclasses
 
 from odoo.tools import SQL
 
+from .. import do_not_call
 from . import contact_insert, phones
 
 #: After inserting this many contacts the table's statistics are refreshed: with the planner still
@@ -79,6 +80,7 @@ WRITTEN_COLUMNS = (
     "address",
     "phone",
     "phone_e164",
+    "phone_sanitized",
 )
 
 
@@ -173,9 +175,7 @@ def _enrol(env, campaign, query):
                ) l
                WHERE NOT EXISTS (SELECT 1 FROM outbound_contact c
                                   WHERE c.campaign_id = %(campaign)s AND c.phone_e164 = l.e164)
-                 AND NOT EXISTS (SELECT 1 FROM outbound_do_not_call d
-                                  WHERE d.company_id = %(company)s AND d.phone_e164 = l.e164)
-                 AND NOT EXISTS (SELECT 1 FROM phone_blacklist b WHERE b.number = l.e164 AND b.active)
+                 AND %(callable)s
                ON CONFLICT DO NOTHING
                RETURNING id""",
             columns=SQL(", ").join(SQL.identifier(name) for name in (*WRITTEN_COLUMNS, *defaults)),
@@ -184,7 +184,7 @@ def _enrol(env, campaign, query):
                     SQL("%s, %s, 'pending', 0", campaign.id, campaign.company_id.id),
                     SQL("%s, %s, %s, %s", env.uid, now, env.uid, now),
                     SQL("%s, l.res_id, l.partner_id", campaign.list_model),
-                    SQL("l.lastname, l.enterprise, l.address, l.raw, l.e164"),
+                    SQL("l.lastname, l.enterprise, l.address, l.raw, l.e164, l.e164"),
                     *(SQL("%s", value) for value in defaults.values()),
                 ]
             ),
@@ -197,7 +197,7 @@ def _enrol(env, campaign, query):
             e164s=[e164 for _number, e164 in valid],
             phone=phone,
             campaign=campaign.id,
-            company=campaign.company_id.id,
+            callable=do_not_call.not_listed(campaign.company_id.id, SQL("l.e164")),
             **{"from": query.from_clause, "where": query.where_clause},
         )
     )

@@ -10,3 +10,4 @@ from . import agent_console
 from . import campaign_dashboard
 from . import live_list
 from . import outbound_campaign_counter
+from . import phone_blacklist

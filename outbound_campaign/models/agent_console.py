@@ -276,8 +276,17 @@ class OutboundAgent(models.Model):
 
     def _add_to_do_not_call(self, contact, disposition):
         """Put the contact's number on its company's do-not-call list, which stops every campaign of
-        the company calling it."""
+        the company calling it, and on Odoo's phone blacklist (SMS marketing and the other
+        companies' campaigns too)."""
         contact.write({"state": "dnc"})
+        self.env["phone.blacklist"].sudo()._add(
+            [contact.phone_e164],
+            message=self.env._(
+                "Asked not to be called again: %(campaign)s, %(agent)s",
+                campaign=contact.campaign_id.name,
+                agent=self.name,
+            ),
+        )
         DoNotCall = self.env["outbound.do.not.call"].sudo()
         known = DoNotCall.search(
             [("company_id", "=", contact.company_id.id), ("phone_e164", "=", contact.phone_e164)], limit=1
