@@ -21,6 +21,7 @@ WRITTEN_COLUMNS = (
     "phone_e164",
     "phone_sanitized",
     "extra_data",
+    "partner_id",
     "campaign_id",
     "company_id",
     "state",
@@ -87,7 +88,7 @@ def column_defaults(env):
 
 def insert_contacts(env, copy_format, contacts):
     """Insert ``contacts`` (``(field values in IMPORTABLE_FIELDS order, cleaned, "" for none;
-    E.164 number; extra data as JSON text or "")``) with one COPY; their new ids."""
+    E.164 number; extra data as JSON text or ""; partner id as text or "")``) with one COPY; their new ids."""
     if not contacts:
         return []
     cr = env.cr
@@ -102,8 +103,8 @@ def insert_contacts(env, copy_format, contacts):
         env["outbound.contact"]._table,
         copy_format.columns,
         (
-            f"{copy_clean_fields((str(contact_id), *fields_values, e164, e164, extra))}\t{suffix}"
-            for contact_id, (fields_values, e164, extra) in zip(ids, contacts, strict=True)
+            f"{copy_clean_fields((str(contact_id), *fields_values, e164, e164, extra, partner))}\t{suffix}"
+            for contact_id, (fields_values, e164, extra, partner) in zip(ids, contacts, strict=True)
         ),
     )
     return ids

@@ -11,3 +11,5 @@ from . import campaign_dashboard
 from . import live_list
 from . import outbound_campaign_counter
 from . import phone_blacklist
+from . import res_partner
+from . import campaign_partners

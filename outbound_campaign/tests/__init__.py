@@ -24,3 +24,4 @@ from . import test_translations
 from . import test_campaign_rules
 from . import test_live_list
 from . import test_phone_blacklist
+from . import test_contact_partners
