@@ -13,3 +13,4 @@ from . import outbound_campaign_counter
 from . import phone_blacklist
 from . import res_partner
 from . import campaign_partners
+from . import call_chatter
