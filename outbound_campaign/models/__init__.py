@@ -14,3 +14,4 @@ from . import phone_blacklist
 from . import res_partner
 from . import campaign_partners
 from . import call_chatter
+from . import call_script

@@ -26,3 +26,4 @@ from . import test_live_list
 from . import test_phone_blacklist
 from . import test_contact_partners
 from . import test_call_chatter
+from . import test_call_script

@@ -105,6 +105,11 @@ export class AgentConsole extends Component {
         return markup(note.body);
     }
 
+    html(value) {
+        // Sanitised HTML from the server: chatter bodies, the call script (its values escaped there).
+        return markup(value);
+    }
+
     onReady() {
         this.act("action_ready");
     }
