@@ -22,6 +22,8 @@
         "views/outbound_contact_views.xml",
         "views/outbound_campaign_views.xml",
         "views/campaign_dashboard_views.xml",
+        "views/campaign_live_list_views.xml",
+        "views/campaign_call_script_views.xml",
         "views/outbound_pause_reason_views.xml",
         "views/outbound_disposition_views.xml",
         "views/outbound_do_not_call_views.xml",

@@ -26,9 +26,10 @@ from psycopg2 import errors as pg_errors
 from odoo import SUPERUSER_ID, api
 from odoo.tools import SQL
 
+from .. import call_note, do_not_call
 from ..dialer import agent_state
 from ..dialer.device_state import device_of
-from ..dialer.outcomes import CampaignType
+from ..dialer.outcomes import CampaignType, Outcome
 from ..dialer.pacing import PacingStats
 from ..dialer.schedule import ABANDON_NO_RECALL, naive, utc
 from ..dialer.views import (
@@ -44,12 +45,8 @@ _logger = logging.getLogger(__name__)
 #: Errors after which a transaction is simply run again: another one won the rows it wanted.
 TRANSIENT_DB_ERRORS = (pg_errors.SerializationFailure, pg_errors.LockNotAvailable, pg_errors.DeadlockDetected)
 #: Joined to the contacts ``k`` a query reads: ``dnc.listed`` is true when the contact's number is on
-#: its company's do-not-call list. LATERAL with LIMIT 1 makes it one probe of the list's unique
-#: index per contact read (a plain EXISTS may be planned as a hash of the whole list).
-DO_NOT_CALL = SQL(
-    """LEFT JOIN LATERAL (SELECT true AS listed FROM outbound_do_not_call d
-                           WHERE d.company_id = k.company_id AND d.phone_e164 = k.phone_e164 LIMIT 1) dnc ON true"""
-)
+#: a do-not-call list (its company's or Odoo's phone blacklist).
+DO_NOT_CALL = do_not_call.listed_join("k")
 #: The pause reason the dialer sets on an agent who does not answer.
 NO_ANSWER_REASON = SQL(
     "SELECT res_id FROM ir_model_data WHERE module = 'outbound_campaign' AND name = 'pause_reason_no_answer'"
@@ -433,7 +430,7 @@ class DialerStore:
         return reserved
 
     def _mark_do_not_call(self, env, contact_ids):
-        """Due contacts whose number is on their company's do-not-call list: ``dnc``, never dialled."""
+        """Due contacts whose number is on a do-not-call list: ``dnc``, never dialled."""
         if not contact_ids:
             return
         env.cr.execute(
@@ -798,7 +795,63 @@ class DialerStore:
             )
         )
         self._set_agents_next(cr, [call.agent_next for call in finished if call.agent_next])
+        self._log_on_partners(
+            cr, [call.result.uuid for call in finished if call.result.outcome == Outcome.ANSWERED]
+        )
         return {call.result.agent_id for call in finished if call.agent_missed and call.result.agent_id}
+
+    def _log_on_partners(self, cr, uuids):
+        """A note on the partner's chatter for each call a customer answered, written with the
+        result: one read, one INSERT. The disposition and the agent's note join it when recorded
+        (``outbound.call._log_disposition_on_partner``)."""
+        if not uuids:
+            return
+        cr.execute(
+            SQL(
+                """SELECT c.id, c.uuid, k.partner_id, k.company_id, cp.name, c.talk_duration, a.name,
+                          u.partner_id, (SELECT res_id FROM ir_model_data
+                                          WHERE module = 'mail' AND name = 'mt_note')
+                     FROM outbound_call c
+                     JOIN outbound_contact k ON k.id = c.contact_id AND k.partner_id IS NOT NULL
+                     JOIN outbound_campaign cp ON cp.id = c.campaign_id
+                LEFT JOIN outbound_agent a ON a.id = c.agent_id
+                LEFT JOIN res_users u ON u.id = a.user_id
+                    WHERE c.uuid = ANY(%s)""",
+                uuids,
+            )
+        )
+        rows = cr.fetchall()
+        if not rows:
+            return
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        cr.execute(
+            SQL(
+                """WITH note AS (
+                       INSERT INTO mail_message (model, res_id, record_company_id, message_type, subtype_id,
+                                                 is_internal, body, author_id, date, message_id,
+                                                 create_uid, create_date, write_uid, write_date)
+                       VALUES %s
+                       RETURNING id, message_id)
+                   UPDATE outbound_call c SET partner_message_id = note.id
+                     FROM note WHERE note.message_id = %s || c.uuid""",
+                SQL(", ").join(
+                    SQL(
+                        "('res.partner', %s, %s, 'comment', %s, true, %s, %s, now() AT TIME ZONE 'UTC', %s,"
+                        " %s, now() AT TIME ZONE 'UTC', %s, now() AT TIME ZONE 'UTC')",
+                        partner_id,
+                        company_id,
+                        subtype_id,
+                        call_note.body(env, campaign, talk, agent),
+                        author_id,
+                        call_note.MESSAGE_ID_PREFIX + uuid,
+                        SUPERUSER_ID,
+                        SUPERUSER_ID,
+                    )
+                    for _id, uuid, partner_id, company_id, campaign, talk, agent, author_id, subtype_id in rows
+                ),
+                call_note.MESSAGE_ID_PREFIX,
+            )
+        )
 
     def _free_agents_of_deleted_calls(self, cr, unstored):
         """Results whose call row is gone (deleted with its contact or campaign): logged and set

@@ -19,7 +19,9 @@ WRITTEN_COLUMNS = (
     "id",
     *IMPORTABLE_FIELDS,
     "phone_e164",
+    "phone_sanitized",
     "extra_data",
+    "partner_id",
     "campaign_id",
     "company_id",
     "state",
@@ -29,6 +31,17 @@ WRITTEN_COLUMNS = (
     "write_uid",
     "write_date",
 )
+
+
+#: First key of the campaign contact locks (the second is the campaign's id).
+CONTACT_LOCK = 0x6F63  # "oc"
+
+
+def lock_contacts(cr, campaign_id):
+    """Make this transaction the only writer of new contacts into the campaign until it ends: the
+    import and a list refresh each check for numbers already in the campaign before inserting, and
+    would both insert a number neither saw."""
+    cr.execute(SQL("SELECT pg_advisory_xact_lock(%s, %s)", CONTACT_LOCK, campaign_id))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,7 +88,7 @@ def column_defaults(env):
 
 def insert_contacts(env, copy_format, contacts):
     """Insert ``contacts`` (``(field values in IMPORTABLE_FIELDS order, cleaned, "" for none;
-    E.164 number; extra data as JSON text or "")``) with one COPY; their new ids."""
+    E.164 number; extra data as JSON text or ""; partner id as text or "")``) with one COPY; their new ids."""
     if not contacts:
         return []
     cr = env.cr
@@ -90,8 +103,8 @@ def insert_contacts(env, copy_format, contacts):
         env["outbound.contact"]._table,
         copy_format.columns,
         (
-            f"{copy_clean_fields((str(contact_id), *fields_values, e164, extra))}\t{suffix}"
-            for contact_id, (fields_values, e164, extra) in zip(ids, contacts, strict=True)
+            f"{copy_clean_fields((str(contact_id), *fields_values, e164, e164, extra, partner))}\t{suffix}"
+            for contact_id, (fields_values, e164, extra, partner) in zip(ids, contacts, strict=True)
         ),
     )
     return ids
@@ -109,7 +122,7 @@ def contacts_inserted(env, campaign, ids):
     for field in Contact._fields.values():
         if field.store and field.compute and field.name not in WRITTEN_COLUMNS:
             env.add_to_compute(field, contacts)
-    # Except the computed values the import wrote itself (phone_e164, company_id).
+    # Except the computed values the import wrote itself (phone_e164, phone_sanitized, company_id).
     written = [Contact._fields[name] for name in WRITTEN_COLUMNS if Contact._fields[name].compute]
     with env.protecting(written, contacts):
         contacts.modified(["campaign_id", "state", *IMPORTABLE_FIELDS, "phone_e164"], create=True)

@@ -12,7 +12,8 @@ from itertools import islice
 
 from odoo.tools import SQL
 
-from . import contact_insert, phones, rows
+from .. import do_not_call
+from . import contact_insert, partners, phones, rows
 from .columns import EXTRA, IMPORTABLE_FIELDS
 
 COPY_CHUNK = 20000
@@ -53,6 +54,7 @@ class ContactImport:
         env = self.env
         env.flush_all()
         cr = env.cr
+        contact_insert.lock_contacts(cr, self.campaign.id)
         cr.execute(
             SQL(
                 "SELECT phone_e164 FROM outbound_contact WHERE campaign_id = %s AND phone_e164 IS NOT NULL",
@@ -121,27 +123,19 @@ class ContactImport:
             yield line, phone, fields_values, json.dumps(extra, ensure_ascii=False) if extra else "", values
 
     def _store_batch(self, batch, normalised, copy_format):
-        """Reject a batch's invalid numbers, numbers on the company's do-not-call list (one query)
+        """Reject a batch's invalid numbers, numbers on a do-not-call list (one query)
         and duplicates; insert the rest."""
         cr = self.env.cr
         numbers = {normalised[phone][0] for _line, phone, *_rest in batch} - {None}
-        # One text parameter rather than an array of 20,000: a fraction of the parsing.
-        cr.execute(
-            SQL(
-                "SELECT phone_e164 FROM outbound_do_not_call"
-                " WHERE company_id = %s AND phone_e164 = ANY(string_to_array(%s, ' '))",
-                self.campaign.company_id.id,
-                " ".join(numbers),
-            )
-        )
-        do_not_call = {e164 for (e164,) in cr.fetchall()}
+        cr.execute(SQL("%s", do_not_call.listed_numbers(self.campaign.company_id.id, numbers)))
+        listed = {e164 for (e164,) in cr.fetchall()}
         to_insert = []
         seen = self.seen
         for line, phone, fields_values, extra, values in batch:
             e164, reason = normalised[phone]
             if not e164:
                 self._reject("invalid", line, reason, values)
-            elif e164 in do_not_call:
+            elif e164 in listed:
                 self._reject("dnc", line, self.env._("%s is on the do-not-call list.", e164), values)
             elif e164 in seen:
                 first_line = seen[e164]
@@ -157,7 +151,46 @@ class ContactImport:
                 seen[e164] = line
                 to_insert.append((fields_values, e164, extra))
         self.tally["handled"] += len(batch)
-        self.ids.extend(contact_insert.insert_contacts(self.env, copy_format, to_insert))
+        partner_ids = self._partners_of(to_insert)
+        self.ids.extend(
+            contact_insert.insert_contacts(
+                self.env,
+                copy_format,
+                [
+                    (*contact, str(partner_id or ""))
+                    for contact, partner_id in zip(to_insert, partner_ids, strict=True)
+                ],
+            )
+        )
+
+    def _partners_of(self, contacts):
+        """The partner of each contact of a batch (None for none): the company's partner with its
+        number (one query), else, if the campaign says so, a new one (created together)."""
+        campaign = self.campaign
+        if not campaign.link_partners:
+            return [None] * len(contacts)
+        found = partners.partners_by_number(
+            self.env, campaign.company_id.id, [e164 for _f, e164, _x in contacts]
+        )
+        partner_ids = [found.get(e164) for _f, e164, _x in contacts]
+        if campaign.create_partners:
+            missing = [index for index, partner_id in enumerate(partner_ids) if partner_id is None]
+            names = [partner_name(contacts[index][0]) or contacts[index][1] for index in missing]
+            created = partners.create_partners(
+                self.env,
+                campaign.company_id,
+                [(name, contacts[index][1]) for name, index in zip(names, missing, strict=True)],
+            )
+            for index, partner_id in zip(missing, created, strict=True):
+                partner_ids[index] = partner_id
+        return partner_ids
+
+
+def partner_name(fields_values):
+    """A new partner's name from a contact's field values (in ``IMPORTABLE_FIELDS`` order)."""
+    values = dict(zip(IMPORTABLE_FIELDS, fields_values, strict=True))
+    person = " ".join(part for part in (values["firstname"], values["lastname"]) if part)
+    return person or values["enterprise"]
 
 
 def batched(iterable, size):

@@ -8,8 +8,14 @@ from . import outbound_disposition
 from . import outbound_do_not_call
 from . import agent_console
 from . import campaign_dashboard
+from . import live_list
 from . import outbound_campaign_counter
 from . import campaign_machines_recordings
 from . import call_machines_recordings
 from . import agent_console_machines
 from . import outbound_call_supervision
+from . import phone_blacklist
+from . import res_partner
+from . import campaign_partners
+from . import call_chatter
+from . import call_script

@@ -241,6 +241,8 @@ class OutboundAgent(models.Model):
                 if contact[name]
             ],
             "extra_data": [[str(key), str(value)] for key, value in (contact.extra_data or {}).items()],
+            "script": contact.campaign_id._call_script_for(contact),
+            "partner": self._console_partner_data(contact.partner_id),
             "attempts": [
                 {
                     "id": call.id,
@@ -260,6 +262,39 @@ class OutboundAgent(models.Model):
                     "body": message.body,
                 }
                 for message in notes[:POP_NOTES_LIMIT]
+            ],
+        }
+
+    def _console_partner_data(self, partner):
+        """The contact's partner for the screen-pop: who they are, the latest of their chatter and
+        activities, a link to open them. sudo: only ever the partner of the agent's own contact."""
+        if not partner:
+            return False
+        partner = partner.sudo()
+        messages = partner.message_ids.filtered(lambda message: message.message_type in ("comment", "email"))
+        return {
+            "id": partner.id,
+            "name": partner.name or "",
+            "company": partner.commercial_company_name or partner.parent_id.name or "",
+            "tags": partner.category_id.mapped("name"),
+            "url": f"/odoo/res.partner/{partner.id}",
+            "messages": [
+                {
+                    "id": message.id,
+                    "date": message.date,
+                    "author": message.author_id.name or "",
+                    "body": message.body,
+                }
+                for message in messages[:POP_NOTES_LIMIT]
+            ],
+            "activities": [
+                {
+                    "id": activity.id,
+                    "date": activity.date_deadline,
+                    "summary": activity.summary or activity.activity_type_id.name or "",
+                    "user": activity.user_id.name or "",
+                }
+                for activity in partner.activity_ids[:POP_NOTES_LIMIT]
             ],
         }
 
@@ -284,8 +319,17 @@ class OutboundAgent(models.Model):
 
     def _add_to_do_not_call(self, contact, disposition):
         """Put the contact's number on its company's do-not-call list, which stops every campaign of
-        the company calling it."""
+        the company calling it, and on Odoo's phone blacklist (SMS marketing and the other
+        companies' campaigns too)."""
         contact.write({"state": "dnc"})
+        self.env["phone.blacklist"].sudo()._add(
+            [contact.phone_e164],
+            message=self.env._(
+                "Asked not to be called again: %(campaign)s, %(agent)s",
+                campaign=contact.campaign_id.name,
+                agent=self.name,
+            ),
+        )
         DoNotCall = self.env["outbound.do.not.call"].sudo()
         known = DoNotCall.search(
             [("company_id", "=", contact.company_id.id), ("phone_e164", "=", contact.phone_e164)], limit=1

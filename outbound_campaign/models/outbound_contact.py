@@ -16,7 +16,9 @@ TEXT_FIELDS = ("firstname", "lastname", "enterprise", "phone", "address")
 class OutboundContact(models.Model):
     _name = "outbound.contact"
     _description = "Contact to be Called"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    # The phone mixin: phone_sanitized (the E.164 number, written by the import itself) and whether
+    # it is on Odoo's phone blacklist, as every mail.thread.phone model of Odoo.
+    _inherit = ["mail.thread.phone", "mail.activity.mixin"]
     _order = "campaign_id, id"
 
     campaign_id = fields.Many2one("outbound.campaign", required=True, ondelete="cascade", index=True)
@@ -36,6 +38,14 @@ class OutboundContact(models.Model):
     address = fields.Char()
     extra_data = fields.Json(help="Imported columns not mapped to a field, shown to the agent.")
     partner_id = fields.Many2one("res.partner", ondelete="set null", index="btree_not_null")
+    list_model = fields.Char(
+        "Listed from",
+        readonly=True,
+        help="The model of the record this contact was enrolled from by a filter.",
+    )
+    list_res_id = fields.Many2oneReference(
+        "Listed record", model_field="list_model", readonly=True, help="Empty: imported or typed."
+    )
     tz = fields.Selection(
         _tz_get, string="Timezone", help="Empty: derived from the number, else the campaign's."
     )
@@ -67,9 +77,17 @@ class OutboundContact(models.Model):
 
     _sql_constraints = [
         ("attempt_count_positive", "CHECK(attempt_count >= 0)", "Attempts cannot be negative."),
+        # A record is enrolled once in a campaign (contacts of no list have NULLs, all distinct).
+        (
+            "list_record_uniq",
+            "UNIQUE(campaign_id, list_model, list_res_id)",
+            "This record already is a contact of the campaign.",
+        ),
     ]
 
     def init(self):
+        # No super(): mail.thread.phone's init would add two expression indexes on the number that
+        # only its phone_mobile_search uses, and every import's COPY would maintain them.
         # The dialer's hot path: "next due pending contact of campaign X", ordered by due time.
         create_index(
             self.env.cr,
@@ -93,6 +111,15 @@ class OutboundContact(models.Model):
     def _compute_phone_e164(self):
         for contact in self:
             contact.phone_e164 = contact._phone_to_e164(contact.phone) if contact.phone else False
+
+    @api.depends("phone_e164")
+    def _compute_phone_sanitized(self):
+        # The number as the contact is dialled: one normalisation, the campaign's (to_e164).
+        for contact in self:
+            contact.phone_sanitized = contact.phone_e164
+
+    def _phone_get_number_fields(self):
+        return ["phone_e164"]
 
     @api.depends("firstname", "lastname", "phone")
     def _compute_display_name(self):

@@ -25,3 +25,8 @@ from . import test_campaign_rules
 from . import test_answering_machines_recordings
 from . import test_browser_phone
 from . import test_browser_phone_e2e
+from . import test_live_list
+from . import test_phone_blacklist
+from . import test_contact_partners
+from . import test_call_chatter
+from . import test_call_script

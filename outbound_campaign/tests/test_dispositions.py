@@ -104,7 +104,8 @@ class TestDispositions(AgentConsoleCase):
         self.assertEqual(same_number.state, "dnc")
         self.assertEqual(other_number.state, "pending")
         self.assertEqual(done_elsewhere.state, "done", "only contacts still to call change")
-        self.assertEqual(foreign.state, "pending", "another company's list is its own")
+        self.assertEqual(self.env["phone.blacklist"].search([("number", "=", "+442079460001")]).active, True)
+        self.assertEqual(foreign.state, "dnc", "Odoo's phone blacklist is every company's")
         self.assertNotified(self.agent, self.campaign | other_campaign)
 
     def test_do_not_call_twice_keeps_one_entry(self):

@@ -111,6 +111,11 @@ export class AgentConsole extends Component {
         return markup(note.body);
     }
 
+    html(value) {
+        // Sanitised HTML from the server: chatter bodies, the call script (its values escaped there).
+        return markup(value);
+    }
+
     async onReady() {
         // Browser phone: registered before the agent is offered calls.
         if (this.data.browser_phone && !(await this.phone.register())) {
