@@ -6,7 +6,7 @@ from odoo import fields, models
 
 
 class OutboundCall(models.Model):
-    _inherit = "outbound.call"
+    _inherit = "outbound.call"  # pylint: disable=consider-merging-classes-inherited
 
     recording_id = fields.Many2one(
         "ir.attachment",
