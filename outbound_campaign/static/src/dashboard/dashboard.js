@@ -79,6 +79,13 @@ export class OutboundDashboard extends Component {
         });
     }
 
+    /** The campaign's calls in progress, to listen, whisper or barge in (managers). */
+    listenIn(card) {
+        this.actionService.doAction("outbound_campaign.outbound_call_action_in_progress", {
+            additionalContext: { search_default_campaign_id: card.id },
+        });
+    }
+
     percent(value) {
         return value === null ? "—" : formatPercentage(value / 100, { digits: [16, 1] });
     }
