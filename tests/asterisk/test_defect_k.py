@@ -5,6 +5,8 @@ answer."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from asterisk_session import AmiSession, run, utc_day
 from conftest import requires_asterisk, start_pbx
@@ -28,9 +30,15 @@ def pbx():
     asterisk.stop()
 
 
-def customer_in(channels: list[dict[str, str]], uuid: str) -> dict[str, str]:
-    (customer,) = [c for c in channels if c.get("Uniqueid") == uuid]
-    return customer
+async def customer_in(ami: AmiSession, uuid: str) -> dict[str, str]:
+    """The customer's channel in ``CoreShowChannels``. While Asterisk moves a channel into a
+    bridge (a masquerade) two channels can carry its Uniqueid for an instant: ask again."""
+    for _attempt in range(20):
+        channels = [c for c in await ami.client.core_show_channels() if c.get("Uniqueid") == uuid]
+        if len(channels) == 1:
+            return channels[0]
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not one channel with Uniqueid {uuid}: {channels}")
 
 
 def test_defect_k_waiting_while_the_hold_message_plays(pbx):
@@ -40,10 +48,10 @@ def test_defect_k_waiting_while_the_hold_message_plays(pbx):
         async with AmiSession.of(pbx) as ami:
             uuid = ami.client_first(pbx.dial_string(STAYS), max_wait=30, hold_message=HOLD_MESSAGE)
             await ami.user_event("OcWaiting", uuid)
-            channels = await ami.client.core_show_channels()
-            await ami.client.hangup(customer_in(channels, uuid)["Channel"])
+            customer = await customer_in(ami, uuid)
+            await ami.client.hangup(customer["Channel"])
             await ami.user_event("OcCallEnd", uuid)
-            return customer_in(channels, uuid)
+            return customer
 
     customer = run(scenario())
     assert (customer["ChannelState"], customer["Application"]) == ("6", "Playback")
@@ -62,11 +70,11 @@ def test_defect_k_agent_bridged_during_the_hold_message(pbx):
         async with AmiSession.of(pbx) as ami:
             uuid = ami.client_first(pbx.dial_string(STAYS), max_wait=30, hold_message=HOLD_MESSAGE)
             waiting = await ami.user_event("OcWaiting", uuid)
-            before = customer_in(await ami.client.core_show_channels(), uuid)
+            before = await customer_in(ami, uuid)
             ami.connect_agent(uuid, pbx.agent_channel("agent"), waiting["Channel"])
             await ami.user_event("OcConnected", uuid)
             await ami.wait_for(lambda e: e.get("Event") == "BridgeEnter" and e.get("Uniqueid") == uuid)
-            during = customer_in(await ami.client.core_show_channels(), uuid)
+            during = await customer_in(ami, uuid)
             await ami.client.hangup(during["Channel"])
             end = await ami.user_event("OcCallEnd", uuid)
             return before, during, end, ami.of_call(uuid)
