@@ -67,6 +67,9 @@ def test_leaving_a_message_needs_a_sound_name():
     with pytest.raises(RuleError):
         AmdSettings(enabled=True, on_machine="message", message="../etc/passwd").check_dialable()
     AmdSettings(enabled=True, on_machine="message", message="outbound/drop").check_dialable()
+    AmdSettings(on_machine="message").check_dialable()  # detection off: nothing is left
+    with pytest.raises(RuleError):
+        AmdSettings(message="a b").check_dialable()  # the agent's Leave message would play it
     with pytest.raises(RuleError):
         campaign(amd=AmdSettings(enabled=True, on_machine="message", message="a,b")).check_dialable()
 
