@@ -9,6 +9,7 @@
   to ``ready``; the second pauses them with the reason "No answer" (they are away from their
   desk) and the managers see it. Answering a call resets the count (the host does it when the
   agent's leg is answered).
+* A machine (the agent pressed Leave message): ``ready`` at once, there is nothing to record.
 * Any other end (the customer was not reached, Asterisk tore the call down: Reason 0/1 says nothing
   of the agent): ``ready`` at once, no miss counted.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .outcomes import Outcome
+from .outcomes import MACHINES, Outcome
 
 #: Misses in a row that pause an agent.
 MISSES_BEFORE_PAUSE = 2
@@ -50,8 +51,10 @@ def after_miss(agent_id: int, missed_in_a_row: int) -> AgentNext:
     return AgentNext(agent_id, PAUSED if missed >= MISSES_BEFORE_PAUSE else READY, missed)
 
 
-def after_call(agent_id: int, connected: bool, ended_at: datetime, wrap_up: timedelta) -> AgentNext:
+def after_call(
+    agent_id: int, connected: bool, ended_at: datetime, wrap_up: timedelta, outcome: Outcome | None = None
+) -> AgentNext:
     """The agent's state once a call they took part in (not missed) has ended."""
-    if connected and wrap_up > timedelta(0):
+    if connected and wrap_up > timedelta(0) and outcome not in MACHINES:
         return AgentNext(agent_id, WRAP_UP, wrap_up_until=ended_at + wrap_up, keeps_call=True)
     return AgentNext(agent_id, READY)

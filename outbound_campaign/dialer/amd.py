@@ -75,8 +75,9 @@ class AmdSettings:
             raise ValueError("AMD greeting must be shorter than the total analysis time")
 
     def check_dialable(self) -> None:
-        """The message a machine is left must be a sound name (``rules.check_sound_name``)."""
-        if self.on_machine is MachineAction.MESSAGE:
+        """The message left on machines must be a sound name (``rules.check_sound_name``), and
+        there must be one when detection leaves it."""
+        if self.message or (self.enabled and self.on_machine is MachineAction.MESSAGE):
             check_sound_name("machine message", self.message)
 
     def runs(self, campaign_type: CampaignType | str) -> bool:

@@ -176,6 +176,8 @@ FINAL: frozenset[Outcome] = frozenset(OUTCOME_POLICIES) - RETRYABLE
 #: Outcomes of calls that tried no customer's number (the agent missed the call, or nobody
 #: knows what became of it): they say nothing of the trunk.
 NO_DIAL_ATTEMPT: frozenset[Outcome] = frozenset({Outcome.AGENT_NO_ANSWER, Outcome.UNKNOWN})
+#: Answering machines: no live answer (pacing, abandons), no wrap-up nor disposition for the agent.
+MACHINES: frozenset[Outcome] = frozenset({Outcome.MACHINE, Outcome.MACHINE_MESSAGE_LEFT})
 #: Outcomes that are no call to a customer: pacing does not count them.
 NO_CUSTOMER_CALL: frozenset[Outcome] = NO_DIAL_ATTEMPT | {Outcome.TRUNK_REFUSED}
 

@@ -658,7 +658,7 @@ class DialerRunner:
         if result.agent_id and not missed:
             wrap_up = timedelta(seconds=campaign.wrap_up_time)
             agent_next = agent_state.after_call(
-                result.agent_id, result.connected_at is not None, now, wrap_up
+                result.agent_id, result.connected_at is not None, now, wrap_up, result.outcome
             )
         self._pending.progress.pop(result.uuid, None)
         self._pending.finished.append(FinishedCall(result, decision, agent_next, missed))

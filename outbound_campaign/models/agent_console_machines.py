@@ -5,6 +5,8 @@ lets the agent go at once), and the recordings of the contact's earlier attempts
 from odoo import models
 from odoo.exceptions import UserError
 
+from ..dialer.outcomes import MACHINES
+
 
 class OutboundAgent(models.Model):
     _inherit = "outbound.agent"  # pylint: disable=consider-merging-classes-inherited
@@ -33,6 +35,13 @@ class OutboundAgent(models.Model):
             and not call.leave_message_state
             and call.campaign_id.machine_message
         )
+
+    def _console_call(self):
+        """No disposition to record for a machine: the console lets its call go."""
+        call = super()._console_call()
+        if call and call.sudo().state == "ended" and call.sudo().outcome in {o.value for o in MACHINES}:
+            return self.env["outbound.call"]
+        return call
 
     def _console_call_data(self, call):
         data = super()._console_call_data(call)

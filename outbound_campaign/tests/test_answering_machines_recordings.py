@@ -198,6 +198,13 @@ class TestLeaveMessage(OutboundCampaignCase):
         self.call.invalidate_recordset()
         self.assertEqual(self.call.leave_message_state, "sent")
 
+    def test_no_disposition_is_asked_for_a_machine(self):
+        self.call.write(
+            {"state": "ended", "outcome": "machine_message_left", "connect_at": fields.Datetime.now()}
+        )
+        self.agent.state = "ready"
+        self.assertFalse(self.env["outbound.agent"].with_user(self.user_agent).get_console_data()["call"])
+
     def test_refused_without_a_message_or_for_another_agent(self):
         with self.assertRaises(AccessError):
             self.agent.with_user(self.user_other_agent).action_leave_message()

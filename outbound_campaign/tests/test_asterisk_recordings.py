@@ -13,6 +13,7 @@ from .test_asterisk_dialer import CLIENT_FIRST, AsteriskCase
 TALKS = "+442079461201"
 MACHINE = "+442079461202"
 PERSON = "+442079461203"
+MACHINE_FOR_THE_AGENT = "+442079461204"
 
 
 class TestAnsweringMachinesAndRecordings(AsteriskCase):
@@ -20,6 +21,7 @@ class TestAnsweringMachinesAndRecordings(AsteriskCase):
         TALKS: Customer.talks("vm-intro"),
         MACHINE: Customer.machine(),
         PERSON: Customer.person(talk=2),
+        MACHINE_FOR_THE_AGENT: Customer.machine(),
     }
     agents = {"agent": Agent.answer()}
 
@@ -73,3 +75,20 @@ class TestAnsweringMachinesAndRecordings(AsteriskCase):
         self.assertEqual(detection, {MACHINE: "MACHINE", PERSON: "HUMAN"})
         machine_call = next(call for call in world.calls(campaign) if call.phone == MACHINE)
         self.assertIsNone(machine_call.agent_id, "a machine never reaches an agent")
+
+    def test_the_agents_leave_message_reaches_asterisk_and_frees_the_agent(self):
+        world = self.world("LeaveMessage")
+        (agent,) = world.add_agents([self.pbx.agent_channel("agent")])
+        campaign = world.add_campaign(
+            "agent_first", [MACHINE_FOR_THE_AGENT], [agent], machine_message="tt-weasels", wrap_up_time=30
+        )
+        process = self.dialer(world)
+        self.wait(
+            lambda: [c for c in world.calls(campaign) if c.state == "connected"], "connected", world, process
+        )
+        with world.env() as env:
+            agent_record = env["outbound.agent"].browse(agent)
+            agent_record.with_user(agent_record.user_id).action_leave_message()
+        self.wait(world.settled, "the call ended", world, process)
+        self.assertEqual(world.outcomes(campaign), {MACHINE_FOR_THE_AGENT: ["machine_message_left"]})
+        self.assertEqual(world.agents()[agent][0], "ready", "free at once: no wrap-up")

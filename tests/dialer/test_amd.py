@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from engine_builders import AGENT_FIRST, CLIENT_FIRST, T0, UUID, call, campaign, contact, server, steps, uuids
 
+from outbound_campaign.dialer.agent_state import READY, WRAP_UP, after_call
 from outbound_campaign.dialer.amd import BOUNDS, AmdSettings, MachineAction, is_machine
 from outbound_campaign.dialer.events import CallResult
 from outbound_campaign.dialer.orders import originate_order
@@ -66,6 +67,9 @@ def test_leaving_a_message_needs_a_sound_name():
     with pytest.raises(RuleError):
         AmdSettings(enabled=True, on_machine="message", message="../etc/passwd").check_dialable()
     AmdSettings(enabled=True, on_machine="message", message="outbound/drop").check_dialable()
+    AmdSettings(on_machine="message").check_dialable()  # detection off: nothing is left
+    with pytest.raises(RuleError):
+        AmdSettings(message="a b").check_dialable()  # the agent's Leave message would play it
     with pytest.raises(RuleError):
         campaign(amd=AmdSettings(enabled=True, on_machine="message", message="a,b")).check_dialable()
 
@@ -173,3 +177,9 @@ def test_pacing_counts_a_machine_as_dialled_never_as_a_live_answer_or_an_abandon
     count.count(Outcome.MACHINE)
     count.count(Outcome.ANSWERED)
     assert count.add_to(stats) == replace(stats, dialed=12, answered=6)
+
+
+def test_an_agent_who_left_the_message_is_ready_at_once_without_wrap_up():
+    wrap_up = timedelta(seconds=30)
+    assert after_call(4, True, T0, wrap_up, Outcome.MACHINE_MESSAGE_LEFT).state == READY
+    assert after_call(4, True, T0, wrap_up, Outcome.ANSWERED).state == WRAP_UP
