@@ -32,13 +32,19 @@ def partners_by_number(env, company_id, numbers):
             SQL("regexp_replace(p.mobile, %s, '', 'g')", PHONE_REGEX_PATTERN),
         )
     )
+    # The planner overestimates these joins on an expression by orders of magnitude, and would spend
+    # seconds compiling the query (JIT) that then runs in a fraction of that: 1.7 s against 0.34 s
+    # for 20,000 numbers and 300,000 partners. Off for this query only.
+    env.cr.execute(SQL("SET LOCAL jit = off"))
     env.cr.execute(
         SQL(
             "SELECT DISTINCT ON (number) number, id FROM (%s) found ORDER BY number, company_id IS NULL, id",
             candidates,
         )
     )
-    return dict(env.cr.fetchall())
+    found = dict(env.cr.fetchall())
+    env.cr.execute(SQL("SET LOCAL jit TO DEFAULT"))
+    return found
 
 
 def create_partners(env, company, contacts):

@@ -41,10 +41,11 @@ class OutboundContact(models.Model):
     list_model = fields.Char(
         "Listed from",
         readonly=True,
+        copy=False,
         help="The model of the record this contact was enrolled from by a filter.",
     )
     list_res_id = fields.Many2oneReference(
-        "Listed record", model_field="list_model", readonly=True, help="Empty: imported or typed."
+        "Listed record", model_field="list_model", readonly=True, copy=False, help="Empty: imported or typed."
     )
     tz = fields.Selection(
         _tz_get, string="Timezone", help="Empty: derived from the number, else the campaign's."

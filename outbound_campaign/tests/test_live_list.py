@@ -97,6 +97,22 @@ class TestLiveList(OutboundCampaignCase):
         self.assertEqual(len(self.listed.contact_ids), 4)
         self.assertEqual(len(not_live.contact_ids), 4, "enrolled at Run now, not since")
 
+    def test_a_broken_filter_spoils_only_its_own_refresh(self):
+        broken = self.create_campaign("Broken", agents=self.agent, phones=("020 7946 0001",), list_live=True)
+        (broken | self.listed).action_run_now()
+        broken.flush_recordset()
+        # As a filter left behind by a field since removed: stored, but no longer valid.
+        self.env.cr.execute(
+            "UPDATE outbound_campaign SET list_model = 'res.partner', list_domain = %s WHERE id = %s",
+            ("[('no_such_field', '=', 1)]", broken.id),
+        )
+        broken.invalidate_recordset()
+        self.env["res.partner"].create({"name": "Live Gus", "phone": "020 7946 0107"})
+        with self.assertLogs("odoo.addons.outbound_campaign.models.live_list", "ERROR"):
+            self.env["outbound.campaign"]._cron_refresh_live_lists()
+        self.assertEqual(len(self.listed.contact_ids), 3)
+        self.assertEqual(len(broken.contact_ids), 1)
+
     def test_an_invalid_filter_is_refused(self):
         with self.assertRaises(ValidationError):
             self.listed.list_domain = "[('no_such_field', '=', 1)]"
