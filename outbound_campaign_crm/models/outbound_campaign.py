@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 
 class OutboundCampaign(models.Model):
@@ -79,3 +80,21 @@ class OutboundCampaign(models.Model):
         action["domain"] = [("source_id", "=", self.source_id.id), ("type", "=", "opportunity")]
         action["context"] = {"active_test": False, "default_source_id": self.source_id.id}
         return action
+
+    def _refresh_list(self):
+        """Contacts enrolled from leads are those leads' contacts: their dispositions update them."""
+        results = super()._refresh_list()
+        from_leads = self.filtered(lambda campaign: campaign.list_model == "crm.lead")
+        if not from_leads:
+            return results
+        self.env["outbound.contact"].flush_model(["lead_id"])
+        self.env.cr.execute(
+            SQL(
+                """UPDATE outbound_contact c SET lead_id = c.list_res_id
+                    WHERE c.campaign_id IN %s AND c.list_model = 'crm.lead' AND c.lead_id IS NULL
+                      AND EXISTS (SELECT 1 FROM crm_lead l WHERE l.id = c.list_res_id)""",
+                tuple(from_leads.ids),
+            )
+        )
+        self.env["outbound.contact"].invalidate_model(["lead_id"])
+        return results
