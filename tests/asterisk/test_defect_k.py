@@ -30,15 +30,17 @@ def pbx():
     asterisk.stop()
 
 
-async def customer_in(ami: AmiSession, uuid: str) -> dict[str, str]:
-    """The customer's channel in ``CoreShowChannels``. While Asterisk moves a channel into a
-    bridge (a masquerade) two channels can carry its Uniqueid for an instant: ask again."""
+async def customer_in(ami: AmiSession, uuid: str, application: str | None = None) -> dict[str, str]:
+    """The customer's channel in ``CoreShowChannels`` (running ``application`` when given). While
+    Asterisk moves a channel into a bridge (a masquerade) two channels can carry its Uniqueid for
+    an instant, and a loaded Asterisk may still be in ``ExecIf`` on its way to ``Playback``: ask
+    again, for two seconds at most."""
     for _attempt in range(20):
         channels = [c for c in await ami.client.core_show_channels() if c.get("Uniqueid") == uuid]
-        if len(channels) == 1:
+        if len(channels) == 1 and application in (None, channels[0]["Application"]):
             return channels[0]
         await asyncio.sleep(0.1)
-    raise AssertionError(f"not one channel with Uniqueid {uuid}: {channels}")
+    raise AssertionError(f"not one channel with Uniqueid {uuid} in {application}: {channels}")
 
 
 def test_defect_k_waiting_while_the_hold_message_plays(pbx):
@@ -48,7 +50,7 @@ def test_defect_k_waiting_while_the_hold_message_plays(pbx):
         async with AmiSession.of(pbx) as ami:
             uuid = ami.client_first(pbx.dial_string(STAYS), max_wait=30, hold_message=HOLD_MESSAGE)
             await ami.user_event("OcWaiting", uuid)
-            customer = await customer_in(ami, uuid)
+            customer = await customer_in(ami, uuid, "Playback")
             await ami.client.hangup(customer["Channel"])
             await ami.user_event("OcCallEnd", uuid)
             return customer
@@ -70,7 +72,7 @@ def test_defect_k_agent_bridged_during_the_hold_message(pbx):
         async with AmiSession.of(pbx) as ami:
             uuid = ami.client_first(pbx.dial_string(STAYS), max_wait=30, hold_message=HOLD_MESSAGE)
             waiting = await ami.user_event("OcWaiting", uuid)
-            before = await customer_in(ami, uuid)
+            before = await customer_in(ami, uuid, "Playback")
             ami.connect_agent(uuid, pbx.agent_channel("agent"), waiting["Channel"])
             await ami.user_event("OcConnected", uuid)
             await ami.wait_for(lambda e: e.get("Event") == "BridgeEnter" and e.get("Uniqueid") == uuid)
