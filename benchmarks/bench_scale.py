@@ -18,6 +18,7 @@ Usage: python3 benchmarks/bench_scale.py -c ODOO_CONF -d DATABASE [--soak-calls 
 import asyncio
 import bisect
 import gc
+import logging
 import os
 import pstats
 import socket
@@ -439,6 +440,13 @@ def main():
     parser.add_argument("--no-profile", action="store_true")
     args = parser.parse_args()
     registry = open_registry(args, "--log-level=warn")
+    # The simulator's and the AMI links' chatter (each size opens and closes its own) is not a figure.
+    for name, level in (
+        ("pbxsim", logging.WARNING),
+        ("panoramisk", logging.WARNING),
+        ("odoo.addons.outbound_campaign.dialer.ami", logging.ERROR),
+    ):
+        logging.getLogger(name).setLevel(level)
     print("== scale")
     bench_turn_cost(args.sizes)
     bench_soak(registry, args.soak_calls)
