@@ -77,6 +77,7 @@ class DialerCase(OutboundCampaignCase):
                 reconcile_grace=timedelta(seconds=3),
                 ami_options={"reconnect_delay": 0.02, "reconnect_max_delay": 0.2, **(ami_options or {})},
             )
+            self.runner = runner  # what it still holds in memory, for the tests that look (soak)
 
             async def main():
                 task = asyncio.get_running_loop().create_task(runner.run())
