@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from asterisk_session import AmiSession, run, utc_day
-from conftest import requires_asterisk, start_pbx
+from conftest import pbx_with_a_clean_log, requires_asterisk
 
 from outbound_campaign.dialer.amd import AmdSettings
 from outbound_campaign.dialer.events import fold_event
@@ -45,24 +45,11 @@ AGENTS = {"agent": Agent.answer()}
 MESSAGE = "tt-weasels"
 DIAL_TIMEOUT = 5
 FRAME = 160  # samples of 20 ms at 8 kHz
-EXPECTED_ERRORS = (
-    "Variable 'OC_WAITING' will be blank",
-    "res_musiconhold.c: Failed to write frame to 'Local/",
-)
 
 
 @pytest.fixture(scope="module")
 def pbx():
-    asterisk = start_pbx(customers=CUSTOMERS, agents=AGENTS)
-    yield asterisk
-    log = asterisk.log()
-    asterisk.stop()
-    faults = [
-        line
-        for line in log.splitlines()
-        if ("WARNING" in line or "ERROR" in line) and not any(reason in line for reason in EXPECTED_ERRORS)
-    ]
-    assert not faults, "\n".join(faults)
+    yield from pbx_with_a_clean_log(customers=CUSTOMERS, agents=AGENTS)
 
 
 def detection(**settings) -> dict[str, str]:
