@@ -10,7 +10,6 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..dialer import rules
 from ..dialer.amd import BOUNDS, AmdSettings
 from ..dialer.outcomes import Outcome
 from ..dialer.pacing import window_first_day
@@ -131,16 +130,7 @@ class OutboundCampaign(models.Model):
                         analysis=_span("total_analysis"),
                     )
                 ) from None
-            if campaign.machine_message:
-                try:
-                    rules.check_sound_name("machine message", campaign.machine_message)
-                except rules.RuleError:
-                    raise ValidationError(
-                        self.env._(
-                            "%s is not an Asterisk sound name: letters, digits and _ . / - only.",
-                            campaign.machine_message,
-                        )
-                    ) from None
+            campaign._check_sound_name("machine message", campaign.machine_message)
             if settings.enabled and settings.on_machine.value == "message" and not campaign.machine_message:
                 raise ValidationError(
                     self.env._("Campaign %s leaves a message on machines: choose the message.", campaign.name)
@@ -191,16 +181,8 @@ class OutboundCampaign(models.Model):
 
     @api.constrains(*RECORDING_FIELDS)
     def _check_recordings(self):
-        for campaign in self.filtered("record_announcement"):
-            try:
-                rules.check_sound_name("recording announcement", campaign.record_announcement)
-            except rules.RuleError:
-                raise ValidationError(
-                    self.env._(
-                        "%s is not an Asterisk sound name: letters, digits and _ . / - only.",
-                        campaign.record_announcement,
-                    )
-                ) from None
+        for campaign in self:
+            campaign._check_sound_name("recording announcement", campaign.record_announcement)
         self._check_dialable()
 
     @api.model

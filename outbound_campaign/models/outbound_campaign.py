@@ -320,19 +320,22 @@ class OutboundCampaign(models.Model):
                     )
                 ) from None
 
+    def _check_sound_name(self, what, sound):
+        """``sound`` (the campaign's ``what``, when set) as the rule wants it, or a ValidationError."""
+        if not sound:
+            return
+        try:
+            rules.check_sound_name(what, sound)
+        except rules.RuleError:
+            raise ValidationError(
+                self.env._("%s is not an Asterisk sound name: letters, digits and _ . / - only.", sound)
+            ) from None
+
     @api.constrains("hold_message", "abandon_message")
     def _check_sounds(self):
         for campaign in self:
             for sound in (campaign.hold_message, campaign.abandon_message):
-                if sound:
-                    try:
-                        rules.check_sound_name("sound", sound)
-                    except rules.RuleError:
-                        raise ValidationError(
-                            self.env._(
-                                "%s is not an Asterisk sound name: letters, digits and _ . / - only.", sound
-                            )
-                        ) from None
+                campaign._check_sound_name("sound", sound)
 
     @api.constrains(*rules.WEEKDAY_FIELDS)
     def _check_weekdays(self):
