@@ -31,3 +31,8 @@ from . import test_contact_partners
 from . import test_call_chatter
 from . import test_call_script
 from . import test_dialer_scale
+from . import test_asterisk_dialer
+from . import test_asterisk_recordings
+from . import test_dialer_lease
+from . import test_dialer_shared_agents
+from . import test_tours_recordings
