@@ -5,8 +5,8 @@
   against a bare AMI client originating as fast as it can into the same simulator;
 * next-due-contact selection at 10k and 1M contacts (p50/p99), against ``SELECT 1``.
 
-Usage: python3 benchmarks/bench_dialer.py -c ODOO_CONF -d DATABASE (a throwaway database with
-outbound_campaign installed: ``make bench`` prepares one).
+Usage: python3 benchmarks/bench_dialer.py -c ODOO_CONF -d DATABASE [--only throughput] (a throwaway
+database with outbound_campaign installed: ``make bench`` prepares one).
 """
 
 import asyncio
@@ -230,12 +230,22 @@ def bench_selection(registry, sizes=(10_000, 1_000_000), runs=1000):
 
 def main():
     parser = argument_parser(__doc__)
+    parser.add_argument(
+        "--only",
+        choices=("latency", "throughput", "selection"),
+        action="append",
+        help="run only these benchmarks (repeatable); all by default",
+    )
     args = parser.parse_args()
     registry = open_registry(args, "--log-level=warn")
+    only = set(args.only or ("latency", "throughput", "selection"))
     print("== dialer")
-    bench_latency()
-    bench_throughput()
-    bench_selection(registry)
+    if "latency" in only:
+        bench_latency()
+    if "throughput" in only:
+        bench_throughput()
+    if "selection" in only:
+        bench_selection(registry)
     return 0
 
 
