@@ -31,3 +31,4 @@ from . import test_contact_partners
 from . import test_call_chatter
 from . import test_call_script
 from . import test_dialer_scale
+from . import test_dialer_due_contacts
