@@ -528,20 +528,20 @@ class DialerRunner:
             return
         except AmiHeaderError as exc:
             _logger.error("Originate %s refused before sending: %s", uuid_, exc)
-            await self._fold({"Response": "Error", "ActionID": order.call.action_id, "Message": str(exc)})
+            self._fold({"Response": "Error", "ActionID": order.call.action_id, "Message": str(exc)})
             return
         except AmiActionError as exc:
             message = getattr(exc, "response", None)
-            await self._fold(
+            self._fold(
                 dict(message.items())
                 if message is not None
                 else {"Response": "Error", "ActionID": order.call.action_id, "Message": str(exc)}
             )
             return
         except AmiError as exc:  # not connected: nothing was written
-            await self._fold({"Response": "Error", "ActionID": order.call.action_id, "Message": str(exc)})
+            self._fold({"Response": "Error", "ActionID": order.call.action_id, "Message": str(exc)})
             return
-        await self._fold(result.event)
+        self._fold(result.event)
 
     async def _send_connect(self, connect):
         try:
@@ -559,11 +559,9 @@ class DialerRunner:
             self._pending.freed_agents.add(connect.call.agent_id)
             return
         except AmiError as exc:
-            await self._fold(
-                {"Response": "Error", "ActionID": connect.call.agent_action_id, "Message": str(exc)}
-            )
+            self._fold({"Response": "Error", "ActionID": connect.call.agent_action_id, "Message": str(exc)})
             return
-        await self._fold(result.event)
+        self._fold(result.event)
 
     async def _send_supervision(self, supervision_id, supervisor_channel, agent_channel, mode):
         """Ring a supervisor's phone into [oc-supervise] (issue 13); a failure is only logged: the
@@ -580,12 +578,12 @@ class DialerRunner:
 
     # -- events --------------------------------------------------------------------------------
 
-    async def _on_event(self, event):
+    def _on_event(self, event):
         event = dict(event.items())
         if event.get("Event") == "DeviceStateChange":
             self._on_device_state(event)
             return
-        await self._fold(event)
+        self._fold(event)
 
     def _on_device_state(self, event):
         changed = fold_device_states(self.device_states, [event])
@@ -596,7 +594,7 @@ class DialerRunner:
         if any(offerable(state) for state in changed.values()):
             self._wake.set()  # a phone became free: its agent may take a call now
 
-    async def _fold(self, event):
+    def _fold(self, event):
         uuid_ = call_uuid_of(event)
         call = self.calls.get(uuid_) if uuid_ else None
         if call is None:
