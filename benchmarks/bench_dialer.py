@@ -5,13 +5,17 @@
   against a bare AMI client originating as fast as it can into the same simulator;
 * next-due-contact selection at 10k and 1M contacts (p50/p99), against ``SELECT 1``.
 
-Usage: python3 benchmarks/bench_dialer.py -c ODOO_CONF -d DATABASE (a throwaway database with
-outbound_campaign installed: ``make bench`` prepares one).
+Usage: python3 benchmarks/bench_dialer.py -c ODOO_CONF -d DATABASE [--only throughput] [--profile] (a throwaway
+database with outbound_campaign installed: ``make bench`` prepares one).
 """
 
 import asyncio
 import importlib.util
+import os
+import pstats
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import datetime, timezone
@@ -20,6 +24,7 @@ from pathlib import Path
 import psutil
 from odoo_database import argument_parser, open_registry
 
+import odoo
 from odoo.tools import SQL
 
 from pbxsim import Scenario, run_in_thread
@@ -54,6 +59,50 @@ def percentile(samples, fraction):
 
 def ms(seconds):
     return seconds * 1000.0
+
+
+def dialer_command(world, profile=None):
+    """``odoo-bin outbound_dialer`` for ``world``'s server, under cProfile when ``profile`` names
+    the file it writes at exit."""
+    config = odoo.tools.config
+    command = [sys.executable, *(["-m", "cProfile", "-o", profile] if profile else []), "-m", "odoo"]
+    command += [
+        f"--addons-path={config['addons_path']}",
+        "outbound_dialer",
+        f"--database={config['db_name']}",
+        f"--server={world.server_id}",
+        "--log-level=warn",
+    ]
+    for option in ("db_host", "db_port", "db_user", "db_password"):
+        if config[option]:
+            command.append(f"--{option}={config[option]}")
+    return subprocess.Popen(command, cwd=processes().MAIN, stdout=subprocess.DEVNULL)
+
+
+def print_profile(path, label, top=25):
+    """What the dialer's turns cost and where that time goes, from its cProfile file ``path``."""
+    stats = pstats.Stats(path)
+    turns = [
+        (key, value)
+        for key, value in stats.stats.items()
+        if key[2] == "_turn" and key[0].endswith("runner.py")
+    ]
+    executes = [
+        value
+        for key, value in stats.stats.items()
+        if key[2] == "<method 'execute' of 'psycopg2.extensions.cursor' objects>"
+    ]
+    if turns:
+        (_key, (_calls, count, _own, cumulative, _callers)) = turns[0]
+        print(f"profile at {label}: {count} turns, {ms(cumulative / count):.2f} ms each on average")
+        if executes:
+            statements, sql_time = executes[0][1], executes[0][3]
+            print(
+                f"  SQL: {statements / count:.1f} statements a turn, {ms(sql_time / count):.2f} ms a turn waiting for "
+                f"PostgreSQL ({100 * sql_time / cumulative:.0f}% of the turn; every statement of the process counted)"
+            )
+    print(f"  the dialer's own functions with the most cumulative time (top {top}):")
+    stats.sort_stats("cumulative").print_stats("outbound_campaign", top)
 
 
 class CallEnds:
@@ -157,7 +206,9 @@ async def raw_originates(port, seconds):
     return sent / seconds
 
 
-def bench_throughput(seconds=10.0):
+def bench_throughput(seconds=10.0, profile=None):
+    """Originates a second of one dialer process against a bare client's; under cProfile when
+    ``profile`` names the file it writes at exit (the rate is then lower: the profiler's cost)."""
     scenario = Scenario(
         seed=2, time_scale=0.0005, ring_time=(0.0, 2.0), agent_ring_time=(0.0, 1.0), talk_time=(0.0, 4.0)
     )
@@ -166,7 +217,7 @@ def bench_throughput(seconds=10.0):
         before = len(sim.actions("Originate"))
         world = processes().CommittedWorld(sim.port, contacts=20_000, agents=150, prefix="Rate")
         try:
-            dialer = processes().start_dialer(world)
+            dialer = dialer_command(world, profile) if profile else processes().start_dialer(world)
             try:
                 processes().wait_for(
                     lambda: len(sim.actions("Originate")) - before >= 500, 120, "the dialer to warm up"
@@ -230,12 +281,32 @@ def bench_selection(registry, sizes=(10_000, 1_000_000), runs=1000):
 
 def main():
     parser = argument_parser(__doc__)
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also run the throughput under cProfile and say where its time goes",
+    )
+    parser.add_argument(
+        "--only",
+        choices=("latency", "throughput", "selection"),
+        action="append",
+        help="run only these benchmarks (repeatable); all by default",
+    )
     args = parser.parse_args()
     registry = open_registry(args, "--log-level=warn")
+    only = set(args.only or ("latency", "throughput", "selection"))
     print("== dialer")
-    bench_latency()
-    bench_throughput()
-    bench_selection(registry)
+    if "latency" in only:
+        bench_latency()
+    if "throughput" in only:
+        bench_throughput()
+        if args.profile:
+            with tempfile.TemporaryDirectory() as directory:
+                path = os.path.join(directory, "dialer.prof")
+                bench_throughput(profile=path)
+                print_profile(path, "the throughput run")
+    if "selection" in only:
+        bench_selection(registry)
     return 0
 
 

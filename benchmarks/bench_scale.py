@@ -20,7 +20,6 @@ import bisect
 import gc
 import logging
 import os
-import pstats
 import socket
 import subprocess
 import sys
@@ -28,7 +27,7 @@ import tempfile
 import time
 
 import psutil
-from bench_dialer import AmiClient, ms, percentile, ping_round_trips, processes
+from bench_dialer import AmiClient, dialer_command, ms, percentile, ping_round_trips, print_profile, processes
 from odoo_database import argument_parser, open_registry
 
 import odoo
@@ -173,24 +172,6 @@ def freed_to_next(hangups, originates, since, until):
     return samples
 
 
-def dialer_command(world, profile=None):
-    """``odoo-bin outbound_dialer`` for ``world``'s server, under cProfile when ``profile`` names
-    the file it writes at exit."""
-    config = odoo.tools.config
-    command = [sys.executable, *(["-m", "cProfile", "-o", profile] if profile else []), "-m", "odoo"]
-    command += [
-        f"--addons-path={config['addons_path']}",
-        "outbound_dialer",
-        f"--database={config['db_name']}",
-        f"--server={world.server_id}",
-        "--log-level=warn",
-    ]
-    for option in ("db_host", "db_port", "db_user", "db_password"):
-        if config[option]:
-            command.append(f"--{option}={config[option]}")
-    return subprocess.Popen(command, cwd=processes().MAIN, stdout=subprocess.DEVNULL)
-
-
 def run_size(agents, campaigns, profile=None):
     """One size: the dialer's agent freed → next Originate samples (or its profile)."""
     scale = agents / 1000
@@ -263,35 +244,12 @@ def bench_turn_cost(sizes):
         )
 
 
-def bench_profile(agents, campaigns, top=25):
+def bench_profile(agents, campaigns):
     """The dialer under cProfile at one size: what its turns cost and where that time goes."""
     with tempfile.TemporaryDirectory() as directory:
         path = os.path.join(directory, "dialer.prof")
         run_size(agents, campaigns, profile=path)
-        stats = pstats.Stats(path)
-    turns = [
-        (key, value)
-        for key, value in stats.stats.items()
-        if key[2] == "_turn" and key[0].endswith("runner.py")
-    ]
-    executes = [
-        value
-        for key, value in stats.stats.items()
-        if key[2] == "<method 'execute' of 'psycopg2.extensions.cursor' objects>"
-    ]
-    if turns:
-        (_key, (_calls, count, _own, cumulative, _callers)) = turns[0]
-        print(
-            f"profile at {agents} x {campaigns}: {count} turns, {ms(cumulative / count):.2f} ms each on average"
-        )
-        if executes:
-            statements, sql_time = executes[0][1], executes[0][3]
-            print(
-                f"  SQL: {statements / count:.1f} statements a turn, {ms(sql_time / count):.2f} ms a turn waiting for "
-                f"PostgreSQL ({100 * sql_time / cumulative:.0f}% of the turn; every statement of the process counted)"
-            )
-    print(f"  the dialer's own functions with the most cumulative time (top {top}):")
-    stats.sort_stats("cumulative").print_stats("outbound_campaign", top)
+        print_profile(path, f"{agents} x {campaigns}")
 
 
 def span(limits):

@@ -98,8 +98,7 @@ class DialerRunner:
         self._agents_changed = PendingNotices(AGENT_INTERVAL)  # their consoles not yet told
         self._statuses_written = {}  # campaign id -> (reason, until, ratio) last written
         self._housekept_at = 0.0
-        self._recordings_at = 0.0
-        self._leave_messages_at = 0.0
+        self._requests_at = 0.0
         self._recordings_directory = ""
         self._wrap_ups_end = []  # ends of the wrap-ups this host started, not yet over
         self._unfinished = {}  # uuid -> CallResult whose contact or campaign could not be read yet
@@ -181,8 +180,7 @@ class DialerRunner:
                 if self.ami.connected and recheck and time.monotonic() - self._reconciled_at >= RECHECK:
                     await self._reconcile()
                 self._turn(dial=self.ami.connected and self._reconciled and not self._stopping.is_set())
-                self._fetch_recordings_if_due()
-                self._leave_messages_if_requested()
+                self._serve_requests_if_due()
             except LeaseLost as exc:  # another host took the server: it reconciles our calls
                 _logger.warning("%s: stopping", exc)
                 self._lease_lost = True
@@ -312,8 +310,8 @@ class DialerRunner:
         self.store.changes.clear()
         statuses = {}
         try:
-            with self.store.env() as env:
-                self.store.check_lease(env)  # nothing is written by a host that lost the server
+            # Nothing is written by a host that lost the server: the lease is checked first.
+            with self.store.env() as env, self.store.fenced(env):
                 if taken.calls_or_agents:
                     self.store.record_batch(
                         env,
@@ -328,8 +326,6 @@ class DialerRunner:
                 plan, claimed, contacts = self._plan(env, campaigns) if campaigns else (None, [], {})
                 if plan is not None:
                     statuses = self._write_statuses(env, plan.statuses)
-                agents_campaigns = self.store.campaigns_of_agents(env, self.store.changes.agents)
-                supervisions = self.store.take_supervisions(env) if dial else []
         except Exception as exc:
             # Rolled back whole: keep what was to be stored for the next turn, send nothing.
             self._pending.restore(taken)
@@ -338,7 +334,7 @@ class DialerRunner:
                 return
             raise
         self._agents_changed.add(self.store.changes.agents)
-        self._dashboard.add(self.store.changes.campaigns | agents_campaigns)
+        self._dashboard.add(self.store.changes.campaigns)
         self._statuses_written.update(statuses)
         self._wrap_ups_end = (
             [end for end in self._wrap_ups_end if end > now] if wrap_ups_over else self._wrap_ups_end
@@ -348,8 +344,6 @@ class DialerRunner:
             for finished in taken.finished
             if finished.agent_next and finished.agent_next.wrap_up_until
         ]
-        for supervision in supervisions:
-            self._spawn(self._send_supervision(*supervision))
         if plan is None:
             self._notify_if_due()
             return
@@ -366,29 +360,32 @@ class DialerRunner:
         # the browsers costs a transaction and a NOTIFY, which no call should wait for.
         self._notify_if_due()
 
-    def _fetch_recordings_if_due(self):
-        """Now and then, in a transaction of its own: attach the recorded calls' files. A
-        failure is logged and tried again later; it never holds up the dialling."""
-        if time.monotonic() - self._recordings_at < self.refresh:
+    def _serve_requests_if_due(self):
+        """Now and then (every ``refresh``), in one short transaction of its own: what Odoo asks
+        of this host. The agents' Leave message requests (each one Redirect) and the supervisors'
+        listen-ins (each one Originate), taken and marked sent, then sent after the commit; and
+        the recorded calls' files, attached. A call this host does not follow, or whose channels
+        it has not seen, gets no Redirect. A recordings failure is logged and tried again later
+        (its savepoint rolled back): it holds up neither the requests nor the dialling."""
+        if time.monotonic() - self._requests_at < self.refresh:
             return
-        self._recordings_at = time.monotonic()
-        try:
-            with self.store.env() as env:
-                fetch_recordings(env, self.store.server_id, self._recordings_directory, naive(self.clock()))
-        except Exception:
-            _logger.exception(
-                "Recordings of dialer server %s: turn failed, tried again later", self.store.server_id
-            )
-
-    def _leave_messages_if_requested(self):
-        """Now and then: the agents' Leave message requests, each sent as one Redirect after the
-        commit. A call this host does not follow, or whose channels it has not seen, is left."""
-        if not self.ami.connected or time.monotonic() - self._leave_messages_at < self.refresh:
-            return
-        self._leave_messages_at = time.monotonic()
+        self._requests_at = time.monotonic()
+        take = self.ami.connected and self._reconciled and not self._stopping.is_set()
         with self.store.env() as env:
-            uuids = take_requests(env, self.store.server_id)
-        for call_uuid in uuids:
+            leave_messages = take_requests(env, self.store.server_id) if take else []
+            supervisions = self.store.take_supervisions(env) if take else []
+            try:
+                with env.cr.savepoint():
+                    fetch_recordings(
+                        env, self.store.server_id, self._recordings_directory, naive(self.clock())
+                    )
+            except Exception:
+                _logger.exception(
+                    "Recordings of dialer server %s: turn failed, tried again later", self.store.server_id
+                )
+        for supervision in supervisions:
+            self._spawn(self._send_supervision(*supervision))
+        for call_uuid in leave_messages:
             try:
                 order = LeaveMessageOrder(self.calls[call_uuid])
             except (KeyError, ValueError) as exc:
@@ -485,22 +482,29 @@ class DialerRunner:
 
     async def _notify(self, agents, campaigns):
         """In a short transaction of its own on another thread: a transaction and a NOTIFY that
-        neither a call nor an AMI event should wait for. What could not be told is told with the
-        next."""
+        neither a call nor an AMI event should wait for. The campaigns the told agents serve are
+        looked up there too, off the turn, and their dashboards told with the next round. What
+        could not be told is told with the next."""
         try:
             if self.store.one_connection:  # tests: one connection serves every thread, no second one
-                self._send_notices(agents, campaigns)
+                agents_campaigns = self._send_notices(agents, campaigns)
             else:
-                await asyncio.get_running_loop().run_in_executor(None, self._send_notices, agents, campaigns)
+                agents_campaigns = await asyncio.get_running_loop().run_in_executor(
+                    None, self._send_notices, agents, campaigns
+                )
         except Exception:
             _logger.exception("Live notifications not sent; they will be sent with the next ones")
             self._agents_changed.add(agents)
             self._dashboard.add(campaigns)
+            return
+        self._dashboard.add(agents_campaigns)
 
     def _send_notices(self, agents, campaigns):
+        """Tell the consoles and the dashboards; returns the campaigns the agents serve."""
         with self.store.env() as env:
             live.notify_agents(env, agents)
             live.notify_dashboard(env, campaigns)
+            return self.store.campaigns_of_agents(env, agents)
 
     def _spawn(self, awaitable):
         task = asyncio.get_running_loop().create_task(awaitable)
@@ -524,20 +528,20 @@ class DialerRunner:
             return
         except AmiHeaderError as exc:
             _logger.error("Originate %s refused before sending: %s", uuid_, exc)
-            await self._fold({"Response": "Error", "ActionID": order.call.action_id, "Message": str(exc)})
+            self._fold({"Response": "Error", "ActionID": order.call.action_id, "Message": str(exc)})
             return
         except AmiActionError as exc:
             message = getattr(exc, "response", None)
-            await self._fold(
+            self._fold(
                 dict(message.items())
                 if message is not None
                 else {"Response": "Error", "ActionID": order.call.action_id, "Message": str(exc)}
             )
             return
         except AmiError as exc:  # not connected: nothing was written
-            await self._fold({"Response": "Error", "ActionID": order.call.action_id, "Message": str(exc)})
+            self._fold({"Response": "Error", "ActionID": order.call.action_id, "Message": str(exc)})
             return
-        await self._fold(result.event)
+        self._fold(result.event)
 
     async def _send_connect(self, connect):
         try:
@@ -555,11 +559,9 @@ class DialerRunner:
             self._pending.freed_agents.add(connect.call.agent_id)
             return
         except AmiError as exc:
-            await self._fold(
-                {"Response": "Error", "ActionID": connect.call.agent_action_id, "Message": str(exc)}
-            )
+            self._fold({"Response": "Error", "ActionID": connect.call.agent_action_id, "Message": str(exc)})
             return
-        await self._fold(result.event)
+        self._fold(result.event)
 
     async def _send_supervision(self, supervision_id, supervisor_channel, agent_channel, mode):
         """Ring a supervisor's phone into [oc-supervise] (issue 13); a failure is only logged: the
@@ -576,12 +578,12 @@ class DialerRunner:
 
     # -- events --------------------------------------------------------------------------------
 
-    async def _on_event(self, event):
+    def _on_event(self, event):
         event = dict(event.items())
         if event.get("Event") == "DeviceStateChange":
             self._on_device_state(event)
             return
-        await self._fold(event)
+        self._fold(event)
 
     def _on_device_state(self, event):
         changed = fold_device_states(self.device_states, [event])
@@ -592,7 +594,7 @@ class DialerRunner:
         if any(offerable(state) for state in changed.values()):
             self._wake.set()  # a phone became free: its agent may take a call now
 
-    async def _fold(self, event):
+    def _fold(self, event):
         uuid_ = call_uuid_of(event)
         call = self.calls.get(uuid_) if uuid_ else None
         if call is None:

@@ -36,3 +36,4 @@ from . import test_asterisk_recordings
 from . import test_dialer_lease
 from . import test_dialer_shared_agents
 from . import test_tours_recordings
+from . import test_dialer_due_contacts
