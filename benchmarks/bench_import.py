@@ -12,7 +12,12 @@ Run by ``make bench`` (scripts/bench.sh) against a throwaway database:
 - the peak RSS of the wizard's parse step (``action_parse``) of two spreadsheets, each in a process
   of its own: a 5 kB XLSX whose formatted cell ALL20000 declares a range of 20 million cells, and a
   200,000-row XLSX; against the baseline of the same process just before the step (Odoo loaded,
-  the file uploaded) — goal: the far cell adds nothing, the 200,000 rows a few MB.
+  the file uploaded) — goal: the far cell adds nothing, the 200,000 rows a few MB;
+- the import step (``action_import``) of a 200,000-row and a 1,000,000-row CSV (``--large-rows``)
+  and of a 200,000-row XLSX, once each, each in a process of its own: its time (goal: the large
+  CSV at most 5.5x the small one, linear), the peak RSS of the process against its RSS just before
+  the step plus the peak RSS of each of its phone workers (goal: no more at 1,000,000 rows than at
+  200,000, within 10 %), and the progress the wizard reported after its first batch.
 Nothing is committed: the transaction is rolled back at the end.
 """
 
