@@ -189,12 +189,13 @@ def import_step(env, path):
     set_progress = Wizard._set_progress
 
     def recorded_progress(self, progress, auto_commit):
-        reports.append((progress, time.perf_counter()))
+        reports.append((progress, time.perf_counter(), rss_mb("VmHWM")))
         return set_progress(self, progress, auto_commit)
 
     Wizard._set_progress = recorded_progress
     # What the upload and the parse step freed goes back to the system: the baseline is what the
-    # process holds, not what it once held.
+    # process holds, not what it once held (nor the uploaded file kept in the records' cache).
+    env.invalidate_all()
     gc.collect()
     ctypes.CDLL("libc.so.6").malloc_trim(0)
     reset_peak_rss()
@@ -207,10 +208,11 @@ def import_step(env, path):
     elapsed = time.perf_counter() - start
     stop.set()
     watcher.join()
-    first, first_at = reports[0] if reports else (0.0, start)
+    first, first_at, _peak = reports[0] if reports else (0.0, start, 0)
+    batches_peak = reports[-1][2] if reports else 0
     print(
         f"{baseline:.0f} {rss_mb('VmHWM'):.0f} {sum(peaks.values()):.0f} {len(peaks)} {elapsed:.2f} "
-        f"{wizard.imported_count} {first:.2f} {first_at - start:.2f} {len(reports)}"
+        f"{wizard.imported_count} {first:.2f} {first_at - start:.2f} {len(reports)} {batches_peak:.0f}"
     )
 
 
@@ -232,6 +234,7 @@ def run_import_step(args, path):
         "first",
         "first_at",
         "reports",
+        "batches_peak",
     )
     return dict(zip(names, map(float, result.stdout.split()[-len(names) :]), strict=True))
 
@@ -243,7 +246,8 @@ def print_import_step(name, size, step):
         f"peak RSS {step['peak']:.0f} MB against {step['baseline']:.0f} MB just before the step = "
         f"+{step['peak'] - step['baseline']:.0f} MB, + {step['workers']:.0f} MB in "
         f"{step['worker_count']:.0f} phone workers = {growth:.0f} MB; progress {step['first']:.1f} % "
-        f"after the first batch ({step['first_at']:.2f} s in), {step['reports']:.0f} progress reports"
+        f"after the first batch ({step['first_at']:.2f} s in), {step['reports']:.0f} progress reports; "
+        f"this process's peak by the last batch: +{step['batches_peak'] - step['baseline']:.0f} MB"
     )
     return growth
 
