@@ -12,12 +12,20 @@ Run by ``make bench`` (scripts/bench.sh) against a throwaway database:
 - the peak RSS of the wizard's parse step (``action_parse``) of two spreadsheets, each in a process
   of its own: a 5 kB XLSX whose formatted cell ALL20000 declares a range of 20 million cells, and a
   200,000-row XLSX; against the baseline of the same process just before the step (Odoo loaded,
-  the file uploaded) — goal: the far cell adds nothing, the 200,000 rows a few MB.
+  the file uploaded) — goal: the far cell adds nothing, the 200,000 rows a few MB;
+- the import step (``action_import``) of a 200,000-row and a 1,000,000-row CSV (``--large-rows``)
+  and of a 200,000-row XLSX, once each, each in a process of its own: its time (goal: the large
+  CSV at most 5.5x the small one, linear), the peak RSS of the process against its RSS just before
+  the step plus the peak RSS of each of its phone workers (goal: no more at 1,000,000 rows than at
+  200,000, within 10 %), and the progress the wizard reported after its first batch.
 Nothing is committed: the transaction is rolled back at the end.
 """
 
 import base64
 import csv
+import ctypes
+import gc
+import glob
 import io
 import os
 import random
@@ -25,6 +33,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import openpyxl
@@ -134,6 +143,148 @@ def parse_step(env, path):
     wizard.action_parse()
     elapsed = time.perf_counter() - start
     print(f"{baseline:.0f} {rss_mb('VmHWM'):.0f} {elapsed:.2f} {wizard.row_count} {len(wizard.mapping_ids)}")
+
+
+def children_peaks(stop, peaks):
+    """Until ``stop`` is set: the peak RSS (``VmHWM``, MB) of each child process of this one, by pid.
+    ``VmHWM`` only grows, so the last reading before a child exits is its peak (to within the poll)."""
+    while not stop.wait(0.05):
+        for children in glob.glob("/proc/self/task/*/children"):
+            with open(children) as listing:
+                pids = listing.read().split()
+            for pid in pids:
+                try:
+                    with open(f"/proc/{pid}/status") as status:
+                        kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+                except (OSError, StopIteration):
+                    continue
+                peaks[pid] = max(peaks.get(pid, 0), kb / 1024)
+
+
+def import_step(env, path):
+    """In a process of its own: the wizard's import (synchronous) of ``path``, its time, the peak
+    RSS of this process against its RSS just before the step, the sum of its phone workers' peaks,
+    and the progress the wizard reported after the first batch (with when)."""
+    env["ir.config_parameter"].sudo().set_param("outbound_campaign.import_background_rows", 10**9)
+    with open(path, "rb") as upload:
+        data = upload.read()
+    manager = env.ref("base.user_admin")
+    campaign = (
+        env["outbound.campaign"]
+        .with_user(manager)
+        .create({"name": "Bench import step", "country_id": env.ref("base.uk").id})
+    )
+    wizard = (
+        env["outbound.contact.import"]
+        .with_user(manager)
+        .create(
+            {"campaign_id": campaign.id, "file": base64.b64encode(data), "filename": os.path.basename(path)}
+        )
+    )
+    del data
+    wizard.action_parse()
+    env.flush_all()
+    reports = []
+    Wizard = type(wizard)
+    set_progress = Wizard._set_progress
+
+    def recorded_progress(self, progress, auto_commit):
+        reports.append((progress, time.perf_counter(), rss_mb("VmHWM")))
+        return set_progress(self, progress, auto_commit)
+
+    Wizard._set_progress = recorded_progress
+    # What the upload and the parse step freed goes back to the system: the baseline is what the
+    # process holds, not what it once held (nor the uploaded file kept in the records' cache).
+    env.invalidate_all()
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    reset_peak_rss()
+    baseline = rss_mb("VmRSS")
+    stop, peaks = threading.Event(), {}
+    watcher = threading.Thread(target=children_peaks, args=(stop, peaks), daemon=True)
+    watcher.start()
+    start = time.perf_counter()
+    wizard.action_import()
+    elapsed = time.perf_counter() - start
+    stop.set()
+    watcher.join()
+    first, first_at, _peak = reports[0] if reports else (0.0, start, 0)
+    batches_peak = reports[-1][2] if reports else 0
+    print(
+        f"{baseline:.0f} {rss_mb('VmHWM'):.0f} {sum(peaks.values()):.0f} {len(peaks)} {elapsed:.2f} "
+        f"{wizard.imported_count} {first:.2f} {first_at - start:.2f} {len(reports)} {batches_peak:.0f}"
+    )
+
+
+def run_import_step(args, path):
+    """``import_step`` of ``path`` in a fresh process: its figures as a dict."""
+    result = subprocess.run(
+        [sys.executable, __file__, "-c", args.config, "-d", args.database, "--import-step", path],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    names = (
+        "baseline",
+        "peak",
+        "workers",
+        "worker_count",
+        "seconds",
+        "imported",
+        "first",
+        "first_at",
+        "reports",
+        "batches_peak",
+    )
+    return dict(zip(names, map(float, result.stdout.split()[-len(names) :]), strict=True))
+
+
+def print_import_step(name, size, step):
+    growth = step["peak"] - step["baseline"] + step["workers"]
+    print(
+        f"  {name} ({size / 1e6:,.1f} MB): {step['seconds']:.2f} s, {step['imported']:,.0f} imported; "
+        f"peak RSS {step['peak']:.0f} MB against {step['baseline']:.0f} MB just before the step = "
+        f"+{step['peak'] - step['baseline']:.0f} MB, + {step['workers']:.0f} MB in "
+        f"{step['worker_count']:.0f} phone workers = {growth:.0f} MB; progress {step['first']:.1f} % "
+        f"after the first batch ({step['first_at']:.2f} s in), {step['reports']:.0f} progress reports; "
+        f"this process's peak by the last batch: +{step['batches_peak'] - step['baseline']:.0f} MB"
+    )
+    return growth
+
+
+def bench_import_sizes(args, row_count, large_count):
+    """The import of ``row_count`` and ``large_count`` CSV rows and of ``row_count`` XLSX rows,
+    each in a fresh process: time, memory and progress, the large one against the small one."""
+    large_rows = make_rows(large_count)
+    files = {
+        f"{row_count}-rows.csv": to_csv(large_rows[:row_count]),
+        f"{large_count}-rows.csv": to_csv(large_rows),
+        f"{row_count}-rows.xlsx": to_xlsx(large_rows[:row_count]),
+    }
+    del large_rows
+    print("import step, each file in a fresh process (server memory against its own baseline):")
+    steps = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for name, data in files.items():
+            path = os.path.join(folder, name)
+            with open(path, "wb") as out:
+                out.write(data)
+            steps[name] = run_import_step(args, path)
+            steps[name]["memory"] = print_import_step(name, len(data), steps[name])
+    small, large, xlsx = (steps[name] for name in files)
+    print(
+        f"import time {large_count:,} / {row_count:,} CSV rows = {large['seconds'] / small['seconds']:.2f}x "
+        f"(goal <= {1.1 * large_count / row_count:.1f}x: linear, 10 % over)"
+    )
+    print(
+        f"import memory {large_count:,} / {row_count:,} CSV rows = {large['memory']:.0f} / {small['memory']:.0f} MB "
+        f"= {large['memory'] / max(small['memory'], 1):.2f}x (goal <= 1.10x: no growth with the rows, "
+        "10 % for the allocator's and the sampling's noise)"
+    )
+    print(
+        f"XLSX import of {row_count:,} rows = {xlsx['seconds']:.2f} s, "
+        f"{xlsx['seconds'] / small['seconds']:.2f}x the CSV of the same rows"
+    )
 
 
 def bench_parse_memory(args, row_count):
@@ -282,7 +433,9 @@ def main():
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--load-rows", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3, help="turns of the import and its limit")
+    parser.add_argument("--large-rows", type=int, default=1_000_000, help="rows of the large import")
     parser.add_argument("--parse-step", metavar="FILE", help="(internal) measure one file's parse step")
+    parser.add_argument("--import-step", metavar="FILE", help="(internal) measure one file's import step")
     args = parser.parse_args()
     registry = open_registry(args)
     with registry.cursor() as cr:
@@ -290,12 +443,15 @@ def main():
         try:
             if args.parse_step:
                 parse_step(env, args.parse_step)
+            elif args.import_step:
+                import_step(env, args.import_step)
             else:
                 bench(env, args.rows, args.load_rows, args.repeat)
         finally:
             cr.rollback()
-    if not args.parse_step:
+    if not (args.parse_step or args.import_step):
         bench_parse_memory(args, args.rows)
+        bench_import_sizes(args, args.rows, args.large_rows)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,9 @@ TASK_SIZE = 2000
 # Below this many numbers, starting child processes costs more than it saves.
 PARALLEL_MIN = 20000
 MAX_WORKERS = 4
+# Notations remembered across batches (not parsed again): beyond, a new memory is started, so that
+# a million-row import holds no more than a 100,000-row one.
+REMEMBERED_NOTATIONS = 100_000
 
 
 def to_e164(number, country_code):
@@ -103,14 +106,16 @@ class PhoneNormaliser:
             normaliser.result()  # {number: (e164, None) or (None, reason)} for batch_1
 
     Numbers must hold no line break (rows with control characters in the phone are rejected first).
-    A number already seen in an earlier batch, in any notation of the same key, is not parsed again.
+    A number already seen in an earlier batch, in any notation of the same key, is not parsed again
+    (among the last ``REMEMBERED_NOTATIONS`` or so).
     """
 
     def __init__(self, country_code, workers=0):
         self.country_code = country_code
         self._first = {}  # notation key -> the number parsed for it
         self._parsed = {}  # that number -> (e164, reason)
-        self._batches = collections.deque()  # ([(number, key)], [(task id, numbers to parse)])
+        # ([(number, key)], [(task id, numbers to parse)], its _first, its _parsed)
+        self._batches = collections.deque()
         self._task_ids = itertools.count()
         self._tasks = queue.Queue()
         self._answers = {}  # task id -> the workers' answers
@@ -128,6 +133,9 @@ class PhoneNormaliser:
 
     def submit(self, numbers):
         """Queue a batch: its numbers not seen before are parsed from now on."""
+        if len(self._first) >= REMEMBERED_NOTATIONS:
+            # The batches already queued keep the memory they were submitted with, until returned.
+            self._first, self._parsed = {}, {}
         distinct = [(number, notation_key(number)) for number in dict.fromkeys(numbers)]
         new = []
         for number, key in distinct:
@@ -140,21 +148,21 @@ class PhoneNormaliser:
         if self._workers:
             for task in tasks:
                 self._tasks.put(task)
-        self._batches.append((distinct, tasks))
+        self._batches.append((distinct, tasks, self._first, self._parsed))
 
     def result(self):
         """``{number: (e164, None) or (None, reason)}`` for the oldest batch not returned yet."""
-        distinct, tasks = self._batches.popleft()
+        distinct, tasks, first, parsed = self._batches.popleft()
         for task_id, numbers in tasks:
             answers = self._wait(task_id)
             if answers is None:
                 answers = [e164.parse_once(number, self.country_code) for number in numbers]
             for number, once in zip(numbers, answers, strict=True):
-                self._parsed[number] = _settle(number, once, self.country_code)
+                parsed[number] = _settle(number, once, self.country_code)
         mapping = {}
         for number, key in distinct:
-            parsed_number = self._first[key]
-            e164_number, reason = self._parsed[parsed_number]
+            parsed_number = first[key]
+            e164_number, reason = parsed[parsed_number]
             # A reason quotes the number parsed: quote this row's own notation.
             mapping[number] = (e164_number, reason.replace(parsed_number, number) if reason else None)
         return mapping

@@ -1,8 +1,10 @@
 """One import run: a table's rows cleaned, their numbers normalised, checked and inserted.
 
 Rows are read, normalised and inserted batch by batch: the phone workers normalise the next
-batches while this process inserts the current one. Rejected rows are counted and listed with
-their line and reason, in the user's language.
+batches while this process inserts the current one. Nothing grows with the file in this process:
+the numbers already in the campaign or imported are looked up in a temporary table, rejected
+rows are written to the rejects file batch by batch (with their line and reason, in the user's
+language), and what create() does after its INSERT is done for each batch.
 """
 
 import collections
@@ -13,82 +15,103 @@ from itertools import islice
 from odoo.tools import SQL
 
 from .. import do_not_call
-from . import contact_insert, partners, phones, rows
+from . import contact_insert, partners, phones, rows, sql_copy
 from .columns import EXTRA, IMPORTABLE_FIELDS
 
 COPY_CHUNK = 20000
 # Batches normalised ahead of the one being inserted: enough to keep the phone workers busy.
 LOOKAHEAD = 2
 MAX_PHONE_LENGTH = 64
+# The campaign's numbers and those imported so far, each with the file's line that brought it
+# (NULL for the campaign's own): one per number, looked up and filled batch by batch. Temporary
+# (this connection's), kept across the background import's commits, dropped at the end.
+SEEN_TABLE = "outbound_import_seen"
 
 
 @dataclasses.dataclass
-class ImportResult:
-    """``tally`` counts the rows handled, skipped, invalid, duplicate and on the do-not-call list;
-    ``rejects`` holds ``(line, reason, values)`` sorted by line."""
+class Batch:
+    """Up to ``COPY_CHUNK`` rows of the file: ``candidates`` (the rows whose phone may be valid),
+    ``rejects`` (``(line, reason, values)``) and ``row_count`` (every row read)."""
 
-    ids: list
-    tally: collections.Counter
+    candidates: list
     rejects: list
+    row_count: int
 
 
 class ContactImport:
     """Imports ``table`` (a ``reading.Table``) into ``campaign``: ``mapping`` is ``(column index,
     field name or EXTRA)`` for each column used, ``row_count`` the rows expected (for the
-    progress) and ``report_progress(percent)`` is called after each batch."""
+    progress), ``report_progress(percent)`` is called after each batch and ``rejects`` (a
+    ``rows.RejectsFile``) receives the rejected rows in line order."""
 
-    def __init__(self, env, campaign, table, mapping, row_count, report_progress):
+    def __init__(self, env, campaign, table, mapping, row_count, report_progress, rejects):
         self.env = env
         self.campaign = campaign
         self.table = table
         self.mapping = mapping
         self.row_count = row_count
         self.report_progress = report_progress
+        self.rejects = rejects
         self.tally = collections.Counter()
-        self.rejects = []
-        self.seen = {}  # E.164 number -> the file's line that brought it, None for the campaign's own
-        self.ids = []
 
     def run(self):
-        """Import every row; the ``ImportResult``."""
+        """Import every row; the tally of the rows imported, skipped, invalid, duplicate and on
+        the do-not-call list."""
         env = self.env
         env.flush_all()
         cr = env.cr
         contact_insert.lock_contacts(cr, self.campaign.id)
-        cr.execute(
-            SQL(
-                "SELECT phone_e164 FROM outbound_contact WHERE campaign_id = %s AND phone_e164 IS NOT NULL",
-                self.campaign.id,
-            )
-        )
-        self.seen = dict.fromkeys(e164 for (e164,) in cr.fetchall())
+        self._create_seen_table()
         country = self.campaign.country_id or self.campaign.company_id.country_id
         copy_format = contact_insert.copy_format(env, self.campaign)
+        rows_done = 0
         with phones.PhoneNormaliser(country.code, phones.worker_count(self.row_count)) as normaliser:
             pending = collections.deque()
 
             def store_oldest():
-                self._store_batch(pending.popleft(), normaliser.result(), copy_format)
-                self.report_progress(min(99.0, 100.0 * self.tally["handled"] / (self.row_count or 1)))
+                nonlocal rows_done
+                batch = pending.popleft()
+                self._store_batch(batch, normaliser.result(), copy_format)
+                rows_done += batch.row_count
+                self.report_progress(min(99.0, 100.0 * rows_done / (self.row_count or 1)))
 
-            for batch in batched(self._candidate_rows(), COPY_CHUNK):
-                normaliser.submit([row[1] for row in batch])
+            for records in batched(self.table.rows, COPY_CHUNK):
+                batch = self._read_batch(records)
+                normaliser.submit([row[1] for row in batch.candidates])
                 pending.append(batch)
                 if len(pending) > LOOKAHEAD:
                     store_oldest()
             while pending:
                 store_oldest()
-        contact_insert.contacts_inserted(env, self.campaign, self.ids)
-        self.rejects.sort(key=lambda reject: reject[0])
-        return ImportResult(ids=self.ids, tally=self.tally, rejects=self.rejects)
+        cr.execute(SQL("DROP TABLE %s", SQL.identifier(SEEN_TABLE)))
+        return self.tally
 
-    def _reject(self, kind, line, reason, values):
+    def _create_seen_table(self):
+        """The temporary table of numbers already seen, holding the campaign's."""
+        cr = self.env.cr
+        table = SQL.identifier(SEEN_TABLE)
+        # One left by an import that failed in this connection after a commit.
+        cr.execute(SQL("DROP TABLE IF EXISTS pg_temp.%s", table))
+        cr.execute(SQL("CREATE TEMPORARY TABLE %s (phone_e164 varchar PRIMARY KEY, line integer)", table))
+        cr.execute(
+            SQL(
+                """INSERT INTO %s (phone_e164)
+                   SELECT DISTINCT phone_e164 FROM outbound_contact
+                    WHERE campaign_id = %s AND phone_e164 IS NOT NULL""",
+                table,
+                self.campaign.id,
+            )
+        )
+
+    def _reject(self, batch, kind, line, reason, values):
         self.tally[kind] += 1
-        self.rejects.append((line, reason, values))
+        batch.rejects.append((line, reason, values))
 
-    def _candidate_rows(self):
-        """``(line, phone, field values, extra json, raw values)`` of each row with a phone that
-        may be valid; the others are counted (skipped, invalid) and rejected."""
+    def _read_batch(self, records):
+        """The ``Batch`` of ``records`` (``(line, values)``): the candidates are ``(line, phone,
+        field values, extra json, raw values)`` of each row with a phone that may be valid; the
+        others are counted (skipped, invalid) and rejected."""
+        batch = Batch(candidates=[], rejects=[], row_count=len(records))
         header = self.table.header
         field_columns = {name: index for index, name in self.mapping if name != EXTRA}
         extra_columns = [(header[index], index) for index, name in self.mapping if name == EXTRA]
@@ -96,21 +119,21 @@ class ContactImport:
         # Column of each importable field (None: unmapped), in COPY order.
         field_indexes = [field_columns.get(name) for name in IMPORTABLE_FIELDS]
         used = [*field_columns.values(), *(index for _name, index in extra_columns)]
-        for line, values in self.table.rows:
+        for line, values in records:
             phone = values[phone_index].strip()
             if not phone:
                 if any(values[index].strip() for index in used):
-                    self._reject("invalid", line, self.env._("No phone number."), values)
+                    self._reject(batch, "invalid", line, self.env._("No phone number."), values)
                 else:
                     self.tally["skipped"] += 1
                 continue
             if rows.CONTROL_CHARACTERS.search(phone):
                 self._reject(
-                    "invalid", line, self.env._("The phone number holds a control character."), values
+                    batch, "invalid", line, self.env._("The phone number holds a control character."), values
                 )
                 continue
             if len(phone) > MAX_PHONE_LENGTH:
-                self._reject("invalid", line, self.env._("The phone number is too long."), values)
+                self._reject(batch, "invalid", line, self.env._("The phone number is too long."), values)
                 continue
             # Cleaned: free of control characters ("" for none), as sql_copy.copy_clean_fields needs.
             # The phone, stripped and free of them, is stored as written.
@@ -120,23 +143,33 @@ class ContactImport:
             extra = {
                 name: rows.clean_text(values[index]) for name, index in extra_columns if values[index].strip()
             }
-            yield line, phone, fields_values, json.dumps(extra, ensure_ascii=False) if extra else "", values
+            batch.candidates.append(
+                (line, phone, fields_values, json.dumps(extra, ensure_ascii=False) if extra else "", values)
+            )
+        return batch
 
     def _store_batch(self, batch, normalised, copy_format):
-        """Reject a batch's invalid numbers, numbers on a do-not-call list (one query)
-        and duplicates; insert the rest."""
+        """Reject a batch's invalid numbers, numbers on a do-not-call list (one query) and
+        duplicates (one query); insert the rest, then hand its rejects, in line order, to the file."""
         cr = self.env.cr
-        numbers = {normalised[phone][0] for _line, phone, *_rest in batch} - {None}
+        numbers = {normalised[phone][0] for _line, phone, *_rest in batch.candidates} - {None}
         cr.execute(SQL("%s", do_not_call.listed_numbers(self.campaign.company_id.id, numbers)))
         listed = {e164 for (e164,) in cr.fetchall()}
+        cr.execute(
+            SQL(
+                "SELECT phone_e164, line FROM %s WHERE phone_e164 = ANY(string_to_array(%s, ' '))",
+                SQL.identifier(SEEN_TABLE),
+                " ".join(numbers - listed),
+            )
+        )
+        seen = dict(cr.fetchall())
         to_insert = []
-        seen = self.seen
-        for line, phone, fields_values, extra, values in batch:
+        for line, phone, fields_values, extra, values in batch.candidates:
             e164, reason = normalised[phone]
             if not e164:
-                self._reject("invalid", line, reason, values)
+                self._reject(batch, "invalid", line, reason, values)
             elif e164 in listed:
-                self._reject("dnc", line, self.env._("%s is on the do-not-call list.", e164), values)
+                self._reject(batch, "dnc", line, self.env._("%s is on the do-not-call list.", e164), values)
             elif e164 in seen:
                 first_line = seen[e164]
                 reason = (
@@ -146,22 +179,28 @@ class ContactImport:
                         "Duplicate: %(number)s is on line %(line)s.", number=e164, line=first_line
                     )
                 )
-                self._reject("duplicate", line, reason, values)
+                self._reject(batch, "duplicate", line, reason, values)
             else:
                 seen[e164] = line
-                to_insert.append((fields_values, e164, extra))
-        self.tally["handled"] += len(batch)
-        partner_ids = self._partners_of(to_insert)
-        self.ids.extend(
-            contact_insert.insert_contacts(
-                self.env,
-                copy_format,
-                [
-                    (*contact, str(partner_id or ""))
-                    for contact, partner_id in zip(to_insert, partner_ids, strict=True)
-                ],
-            )
+                to_insert.append((fields_values, e164, extra, line))
+        sql_copy.copy_rows(
+            cr, SEEN_TABLE, ["phone_e164", "line"], [(e164, line) for _f, e164, _x, line in to_insert]
         )
+        partner_ids = self._partners_of(to_insert)
+        ids = contact_insert.insert_contacts(
+            self.env,
+            copy_format,
+            [
+                (fields_values, e164, extra, str(partner_id or ""))
+                for (fields_values, e164, extra, _line), partner_id in zip(
+                    to_insert, partner_ids, strict=True
+                )
+            ],
+        )
+        contact_insert.contacts_inserted(self.env, self.campaign, ids)
+        self.tally["imported"] += len(ids)
+        batch.rejects.sort(key=lambda reject: reject[0])
+        self.rejects.add(batch.rejects)
 
     def _partners_of(self, contacts):
         """The partner of each contact of a batch (None for none): the company's partner with its
@@ -170,9 +209,9 @@ class ContactImport:
         if not campaign.link_partners:
             return [None] * len(contacts)
         found = partners.partners_by_number(
-            self.env, campaign.company_id.id, [e164 for _f, e164, _x in contacts]
+            self.env, campaign.company_id.id, [e164 for _f, e164, _x, _l in contacts]
         )
-        partner_ids = [found.get(e164) for _f, e164, _x in contacts]
+        partner_ids = [found.get(e164) for _f, e164, _x, _l in contacts]
         if campaign.create_partners:
             missing = [index for index, partner_id in enumerate(partner_ids) if partner_id is None]
             names = [partner_name(contacts[index][0]) or contacts[index][1] for index in missing]

@@ -1,8 +1,9 @@
 """A contact file as a table: its header and an iterator of its rows, whatever its format.
 
 CSV: the encoding detected (``rows``), the separator sniffed by base_import on a sample and
-guessed again where the seed's ragged rows defeat it; spreadsheets: read by ``spreadsheets`` (ODS
-by base_import's own reader). Errors are ``rows.FileReadError`` (or one of its subclasses), raised
+guessed again where the seed's ragged rows defeat it, the rows read from the file as they are
+iterated (a million-row file is never held whole); spreadsheets: read by ``spreadsheets`` (ODS
+by base_import's own reader) from their bytes, compressed. Errors are ``rows.FileReadError`` (or one of its subclasses), raised
 here or while the rows are iterated; the caller words them for the user.
 """
 
@@ -18,6 +19,8 @@ from odoo.addons.base_import.models.base_import import FILE_TYPE_DICT, odf_ods_r
 from . import rows, spreadsheets
 
 SPREADSHEET_KINDS = {ext for ext, _handler, _requirement in FILE_TYPE_DICT.values() if ext != "csv"}
+# How every spreadsheet file starts: a ZIP (XLSX, ODS) or an OLE2 compound file (XLS).
+SPREADSHEET_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 
 
 class EmptyFile(rows.FileReadError):
@@ -43,19 +46,27 @@ class Table:
     separator: str
 
 
-def read_table(env, data, filename, column_name, column_count=None):
-    """The ``Table`` of ``data`` (a file named ``filename``). Empty header cells are named
+def read_table(env, stream, filename, column_name, column_count=None):
+    """The ``Table`` of ``stream`` (a seekable binary file named ``filename``, open while the rows
+    are iterated). Empty header cells are named
     ``column_name(index)``. A CSV's rows are as wide as its header (fields beyond it belong to the
     last column: the seed's unquoted addresses). A spreadsheet may hold values right of its header:
     its rows are as wide as ``column_count`` (what an earlier reading counted, the header then
     completed to it), or, when it is None, at least as wide as the header."""
-    if not data.strip():
+    if rows.is_blank(stream):
         raise EmptyFile()
-    kind = _spreadsheet_kind(data, filename)
-    if kind:
-        records, encoding, separator = _spreadsheet_rows(data, kind), False, ","
-    else:
-        records, encoding, separator = _csv_rows(env, data)
+    stream.seek(0)
+    head = stream.read(len(SPREADSHEET_SIGNATURES[1]))
+    kind = None
+    if head.startswith(SPREADSHEET_SIGNATURES) or _named_kind(filename):
+        # A spreadsheet (or what its name says is one): read whole, as its readers need.
+        stream.seek(0)
+        data = stream.read()
+        kind = _spreadsheet_kind(data, filename)
+        if kind:
+            records, encoding, separator = _spreadsheet_rows(data, kind), False, ","
+    if not kind:
+        records, encoding, separator = _csv_rows(env, stream)
     header = next((values for _line, values in records if any(value.strip() for value in values)), None)
     if header is None:
         raise EmptyFile()
@@ -76,6 +87,11 @@ def _spreadsheet_kind(data, filename):
     kind = FILE_TYPE_DICT.get(guess_mimetype(data), ("",))[0]
     if kind in SPREADSHEET_KINDS:
         return kind
+    return _named_kind(filename)
+
+
+def _named_kind(filename):
+    """The spreadsheet kind ``filename``'s extension says, or None."""
     extension = os.path.splitext(filename or "")[1].lower().lstrip(".")
     return extension if extension in SPREADSHEET_KINDS else None
 
@@ -98,17 +114,21 @@ def _spreadsheet_rows(data, kind):
     return spreadsheets.text_rows(enumerate(sheet, 1))
 
 
-def _csv_rows(env, data):
-    """``(records, encoding, separator)`` of a CSV file."""
-    encoding = rows.detect_encoding(data)
-    text = data.decode(encoding)
-    sample = rows.text_sample(text)
+def _csv_rows(env, stream):
+    """``(records, encoding, separator)`` of a CSV file, its records read from ``stream`` as they
+    are iterated."""
+    encoding = rows.detect_encoding(stream)
+    stream.seek(0)
+    # Lines end at line feeds only: csv reads a CR inside a quoted field as part of the value.
+    text = io.TextIOWrapper(stream, encoding=encoding, newline="\n")
+    sample = rows.text_sample(text.read(rows.SAMPLE_BYTES + 1))
     if rows.looks_binary(sample):
         raise BinaryFile()
     separator = _sniffed_separator(env, sample)
     if not separator or separator == " ":
         # Rows wider than the header (the seed's unquoted addresses) defeat base_import's sniffing.
         separator = rows.guess_separator(sample)
+    text.seek(0)
     return rows.csv_rows(text, separator), encoding, separator
 
 

@@ -1,8 +1,12 @@
-"""Reading a contact file into rows: encoding, the seed's ragged rows, cleaning, the rejects file."""
+"""Reading a contact file into rows: encoding, the seed's ragged rows, cleaning, the rejects file.
+
+Files are read as streams, block by block or row by row: a million-row file is never held whole.
+"""
 
 import codecs
 import csv
 import io
+import tempfile
 
 import chardet
 
@@ -12,6 +16,7 @@ from ..dialer.rules import CONTROL_CHARACTERS
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 SEPARATOR_CANDIDATES = (",", ";", "\t", "|")
 SAMPLE_BYTES = 64 * 1024
+READ_BLOCK = 1024 * 1024
 # chardet is pure Python (seconds per 100 kB): only a sample of the non-ASCII lines is given to it.
 CHARDET_SAMPLE_BYTES = 32 * 1024
 # Single-byte encodings of Western European files, all read as cp1252 (a superset of latin-1's
@@ -23,31 +28,61 @@ class FileReadError(ValueError):
     """The file cannot be read as a list of contacts; the message is for the user."""
 
 
-def detect_encoding(data):
-    """The encoding to read ``data`` with: BOMs first, then strict UTF-8, then chardet on a sample."""
-    if data.startswith(codecs.BOM_UTF8):
+def detect_encoding(stream):
+    """The encoding to read ``stream`` (a seekable binary file) with: BOMs first, then strict
+    UTF-8, then chardet on a sample. The file is read block by block."""
+    stream.seek(0)
+    head = stream.read(4)
+    if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    if _decodes(data, "utf-8"):
+    if _decodes(stream, "utf-8"):
         return "utf-8"
-    sample = b"\n".join(line for line in data.splitlines() if not line.isascii())[:CHARDET_SAMPLE_BYTES]
-    guess = chardet.detect(sample)
+    guess = chardet.detect(_non_ascii_sample(stream))
     encoding = (guess.get("encoding") or "").lower()
     if not encoding or encoding in WESTERN_ENCODINGS or (guess.get("confidence") or 0) < 0.6:
         encoding = "cp1252"
     return next(
-        (candidate for candidate in (encoding, "cp1252") if _decodes(data, candidate)),
+        (candidate for candidate in (encoding, "cp1252") if _decodes(stream, candidate)),
         "latin-1",  # decodes any byte
     )
 
 
-def _decodes(data, encoding):
+def _blocks(stream):
+    stream.seek(0)
+    while block := stream.read(READ_BLOCK):
+        yield block
+
+
+def _decodes(stream, encoding):
     try:
-        data.decode(encoding)
+        decoder = codecs.getincrementaldecoder(encoding)()
+        for block in _blocks(stream):
+            decoder.decode(block)
+        decoder.decode(b"", final=True)
     except (UnicodeDecodeError, LookupError):
         return False
     return True
+
+
+def _non_ascii_sample(stream):
+    """The file's first non-ASCII lines, joined, up to ``CHARDET_SAMPLE_BYTES``."""
+    stream.seek(0)
+    lines, size = [], 0
+    for chunk in stream:
+        for line in chunk.splitlines():
+            if not line.isascii():
+                lines.append(line)
+                size += len(line) + 1
+                if size >= CHARDET_SAMPLE_BYTES:
+                    return b"\n".join(lines)[:CHARDET_SAMPLE_BYTES]
+    return b"\n".join(lines)
+
+
+def is_blank(stream):
+    """Whether the binary file ``stream`` holds only whitespace (read until its first other byte)."""
+    return not any(block.strip() for block in _blocks(stream))
 
 
 def looks_binary(text):
@@ -74,11 +109,11 @@ def guess_separator(text):
     return best if widths[best] > 1 else ","
 
 
-def csv_rows(text, separator):
-    """``(line number, fields)`` of each record (blank ones too: the report counts them), the line
-    being where the record starts. Spaces after a separator are skipped, so that ``a, "b, c"``
-    reads as two fields."""
-    reader = csv.reader(io.StringIO(text), delimiter=separator, skipinitialspace=True, strict=False)
+def csv_rows(lines, separator):
+    """``(line number, fields)`` of each record of ``lines`` (a text file, lines ending at line
+    feeds only, read as it goes) (blank ones too: the report counts them), the line being where the
+    record starts. Spaces after a separator are skipped, so that ``a, "b, c"`` reads as two fields."""
+    reader = csv.reader(lines, delimiter=separator, skipinitialspace=True, strict=False)
     previous_line = 0
     try:
         for fields in reader:
@@ -118,12 +153,38 @@ def neutralise(cell):
     return "'" + cell if cell.startswith(FORMULA_TRIGGERS) else cell
 
 
-def rejects_csv(header, rejects):
-    """The rejected rows as CSV bytes (UTF-8 with BOM, which Excel needs), formulas neutralised:
-    ``rejects`` holds ``(line, reason, fields)``."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([neutralise(cell) for cell in ("line", "reason", *header)])
-    for line, reason, fields in rejects:
-        writer.writerow([line, neutralise(reason), *(neutralise(field) for field in fields)])
-    return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
+class RejectsFile:
+    """The rejected rows as CSV (UTF-8 with BOM, which Excel needs), formulas neutralised, written
+    to a temporary file as they come; only their count and the first ``preview_size`` are kept in
+    memory. ``header`` names the file's columns."""
+
+    def __init__(self, header, preview_size):
+        self.count = 0
+        self.preview = []
+        self._preview_size = preview_size
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by __exit__, with the text layer)
+        self._text = io.TextIOWrapper(self._file, encoding="utf-8", newline="")
+        self._text.write("\ufeff")
+        self._writer = csv.writer(self._text, lineterminator="\r\n")
+        self._writer.writerow([neutralise(cell) for cell in ("line", "reason", *header)])
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self._text.close()
+
+    def add(self, rejects):
+        """Add ``rejects``, ``(line, reason, fields)`` in line order."""
+        self.count += len(rejects)
+        self.preview += rejects[: self._preview_size - len(self.preview)]
+        self._writer.writerows(
+            [line, neutralise(reason), *(neutralise(field) for field in fields)]
+            for line, reason, fields in rejects
+        )
+
+    def content(self):
+        """The CSV file's bytes."""
+        self._text.flush()
+        self._file.seek(0)
+        return self._file.read()

@@ -399,6 +399,32 @@ class TestContactImportReport(ContactImportCase):
         self.assert_counts(again, duplicates=4)
         self.assertEqual(self.campaign.contact_count, 4)
 
+    def test_duplicates_found_across_batches(self):
+        """Numbers seen in an earlier batch, or already in the campaign, are duplicates with the line
+        that brought them; the rejects file lists every batch's rows in line order."""
+        self.patch(pipeline, "COPY_CHUNK", 2)
+        data = (
+            b"firstname,phone\n"
+            b"Ann,+44 20 7946 0958\n"
+            b"Bob,020 7946 0001\n"  # already in the Renewals campaign
+            b"Cid,020 7946 0960\n"
+            b"Dan,(020) 7946 0958\n"
+            b"Eve,n/a\n"
+            b"Fay,020-7946-0960\n"
+        )
+        wizard = self.import_file(data, campaign=self.campaign)
+        self.assert_counts(wizard, imported=2, duplicates=3, invalid=1)
+        self.assertEqual(self.contacts(self.campaign).mapped("firstname")[-2:], ["Ann", "Cid"])
+        rejects = self.rejects(wizard)
+        self.assertEqual(
+            [(row[0], row[2]) for row in rejects[1:]],
+            [("3", "Bob"), ("5", "Dan"), ("6", "Eve"), ("7", "Fay")],
+        )
+        self.assertIn("already in the campaign", rejects[1][1])
+        self.assertIn("+442079460958 is on line 2", rejects[2][1])
+        self.assertIn("+442079460960 is on line 4", rejects[4][1])
+        self.assertEqual([row[0] for row in wizard.reject_preview], [3, 5, 6, 7])
+
     def test_invalid_numbers_and_control_characters(self):
         data = (
             b"firstname,phone,lastname\n"
@@ -532,6 +558,26 @@ class TestContactImportBackground(ContactImportCase):
         self.assertTrue(notification)
         self.assertIn("simple_notification", notification[-1].message)
         self.assertIn("10 contacts imported", self.uk.message_ids[0].body)
+
+    def test_progress_moves_from_the_first_batch(self):
+        """The background import reports its progress (committed, outside tests) once each batch
+        is inserted, the first one included, from the row count the parse step found."""
+        self.patch(pipeline, "COPY_CHUNK", 3)
+        self.env["ir.config_parameter"].sudo().set_param("outbound_campaign.import_background_rows", 2)
+        data = b"phone\n" + b"".join(b"020 7946 %04d\n" % number for number in range(1120, 1130))
+        wizard = self.import_file(data)
+        reports = []
+        Wizard = type(wizard)
+        set_progress = Wizard._set_progress
+
+        def recorded(record, progress, auto_commit):
+            set_progress(record, progress, auto_commit)
+            reports.append((record.progress, len(self.contacts())))
+
+        self.patch(Wizard, "_set_progress", recorded)
+        self.env["outbound.contact.import"]._cron_import_contacts()
+        self.assertEqual(reports, [(30.0, 3), (60.0, 6), (90.0, 9), (99.0, 10)])
+        self.assertEqual(wizard.progress, 100.0)
 
     def test_queued_import_outlives_the_transient_vacuum(self):
         """A queued import waits for the cron job: its wizard and mapping are not vacuumed after

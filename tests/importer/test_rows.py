@@ -1,3 +1,5 @@
+import io
+
 from outbound_campaign.importer import rows
 
 SEED_EXAMPLE = (
@@ -8,14 +10,22 @@ SEED_EXAMPLE = (
 
 def test_encodings_detected():
     text = "Prénom;Société\nJérôme;Café “Noël” €\n"
-    assert rows.detect_encoding(b"\xef\xbb\xbf" + text.encode()) == "utf-8-sig"
-    assert rows.detect_encoding(text.encode()) == "utf-8"
-    assert rows.detect_encoding(text.encode("cp1252")) == "cp1252"
+    assert rows.detect_encoding(io.BytesIO(b"\xef\xbb\xbf" + text.encode())) == "utf-8-sig"
+    assert rows.detect_encoding(io.BytesIO(text.encode())) == "utf-8"
+    assert rows.detect_encoding(io.BytesIO(text.encode("cp1252"))) == "cp1252"
+
+
+def test_encoding_read_block_by_block(monkeypatch):
+    """A UTF-8 character cut by a block's end is still UTF-8; a cp1252 byte in a later block is not."""
+    monkeypatch.setattr(rows, "READ_BLOCK", 3)
+    assert rows.detect_encoding(io.BytesIO("abé€\n".encode())) == "utf-8"
+    text = "Prénom;Société\nJérôme;Café “Noël” €\n"
+    assert rows.detect_encoding(io.BytesIO(b"phone\n0101\n" + text.encode("cp1252"))) == "cp1252"
 
 
 def test_seed_rows_wider_than_the_header_belong_to_its_last_column():
     separator = rows.guess_separator(SEED_EXAMPLE)
-    records = list(rows.csv_rows(SEED_EXAMPLE, separator))
+    records = list(rows.csv_rows(io.StringIO(SEED_EXAMPLE), separator))
     assert separator == ","
     assert rows.fit_row(records[1][1], 5, separator)[-1] == "Westminster, London SW1A 0AA, UK"
     assert rows.fit_row(["a"], 3, separator) == ["a", "", ""]
@@ -23,7 +33,7 @@ def test_seed_rows_wider_than_the_header_belong_to_its_last_column():
 
 def test_lines_are_where_records_start():
     text = 'phone,address\n1,"a\nb"\n\n2,c\n'
-    assert [line for line, _fields in rows.csv_rows(text, ",")] == [1, 2, 4, 5]
+    assert [line for line, _fields in rows.csv_rows(io.StringIO(text), ",")] == [1, 2, 4, 5]
 
 
 def test_binary_text_is_told_apart_from_a_stray_control_character():
@@ -33,5 +43,12 @@ def test_binary_text_is_told_apart_from_a_stray_control_character():
 
 def test_clean_text_and_rejects_file_neutralise():
     assert rows.clean_text(" Dee\tDee\x00 ") == "Dee Dee"
-    content = rows.rejects_csv(["phone"], [(2, "invalid", ["=1+2"])]).decode("utf-8-sig")
-    assert content == "line,reason,phone\r\n2,invalid,'=1+2\r\n"
+    with rows.RejectsFile(["phone"], preview_size=1) as rejects:
+        rejects.add([(2, "invalid", ["=1+2"]), (3, "@x", ["0"])])
+        rejects.add([(5, "invalid", ["n/a"])])
+        content = rejects.content()
+    assert content.startswith(b"\xef\xbb\xbf")
+    assert content.decode("utf-8-sig") == (
+        "line,reason,phone\r\n2,invalid,'=1+2\r\n3,'@x,0\r\n5,invalid,n/a\r\n"
+    )
+    assert (rejects.count, rejects.preview) == (3, [(2, "invalid", ["=1+2"])])
