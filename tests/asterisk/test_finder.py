@@ -8,9 +8,9 @@ from pathlib import Path
 from realpbx import find_asterisk
 
 
-def executable(path: Path) -> Path:
+def executable(path: Path, script: str = "") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("#!/bin/sh\n")
+    path.write_text(f"#!/bin/sh\n{script}")
     path.chmod(0o755)
     return path
 
@@ -65,3 +65,21 @@ def test_none_found_is_one_line_saying_why(tmp_path):
     assert found.reason.startswith("real-PBX suite skipped: no Asterisk")
     assert "$ASTERISK unset" in found.reason and "PATH" in found.reason
     assert "\n" not in found.reason
+
+
+def test_an_asterisk_that_dies_as_it_starts_is_the_reason(tmp_path):
+    """A build for another processor: found, but killed by SIGILL at once (as the shared build is
+    on a CPU without the instructions it was compiled for)."""
+    shared = executable(tmp_path / "shared" / "asterisk-22" / "asterisk", "kill -ILL $$\n")
+    found = find_asterisk({"PATH": ""}, repo=tmp_path / "repo")
+    assert found.path is None
+    assert found.reason == (
+        f"real-PBX suite skipped: {shared} found, but it is killed by SIGILL as it starts "
+        "(built for another processor: an instruction this CPU lacks)"
+    )
+
+
+def test_an_asterisk_that_runs_is_found(tmp_path):
+    shared = executable(tmp_path / "shared" / "asterisk-22" / "asterisk", "exit 1\n")
+    found = find_asterisk({"PATH": ""}, repo=tmp_path / "repo")
+    assert found.path == str(shared)
