@@ -14,8 +14,8 @@ from odoo.tools.misc import babel_locale_parse, get_lang
 
 from .. import live
 from ..dialer import campaign_status, forecast, schedule
-from ..dialer.outcomes import NO_DIAL_ATTEMPT, TRUNK_REFUSAL_RUN, asterisk_status, trunk_refuses
-from ..dialer.pacing import PacingStats
+from ..dialer.outcomes import NO_DIAL_ATTEMPT, TRUNK_REFUSAL_RUN, Outcome, asterisk_status, trunk_refuses
+from ..dialer.pacing import PacingStats, window_first_day
 from ..dialer.schedule import naive, utc
 from .outbound_campaign_counter import CONTACT
 
@@ -67,8 +67,11 @@ class OutboundCampaign(models.Model):
         agents = self._dashboard_agents()
         refusals = self._dashboard_trunk_refusals()
         # The dialer's own reading of the campaigns (pacing counts over whole days, calling
-        # window), so that the card shows what the dialer acts on.
-        pacing = self.env["outbound.campaign.counter"]._pacing_stats(self.ids, now)
+        # window), so that the card shows what the dialer acts on; the answering machines met over
+        # the same window come from the same read.
+        Counter = self.env["outbound.campaign.counter"]
+        outcomes = Counter._call_counts(self.ids, window_first_day(now))
+        pacing = Counter._pacing_stats(self.ids, now, outcomes)
         reasons = (
             self.env["outbound.pause.reason"]
             .with_context(active_test=False)
@@ -132,6 +135,11 @@ class OutboundCampaign(models.Model):
                     "dialing_status": campaign.dialing_status or False,
                     "dialing_status_text": status,
                     "dialing_status_level": level,
+                    "amd_enabled": campaign.amd_enabled,
+                    "machine_count": outcomes.get(campaign.id, {}).get(Outcome.MACHINE.value, 0),
+                    "machine_message_left_count": outcomes.get(campaign.id, {}).get(
+                        Outcome.MACHINE_MESSAGE_LEFT.value, 0
+                    ),
                 }
             )
         return cards

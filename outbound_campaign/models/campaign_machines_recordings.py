@@ -11,8 +11,6 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..dialer.amd import BOUNDS, AmdSettings
-from ..dialer.outcomes import Outcome
-from ..dialer.pacing import window_first_day
 
 _logger = logging.getLogger(__name__)
 
@@ -166,18 +164,6 @@ class OutboundCampaign(models.Model):
             record=self.record_calls,
             record_announcement=self.record_announcement or None,
         )
-
-    def _dashboard_cards(self, now):
-        """The cards, with the answering machines met over the pacing window (one query)."""
-        cards = super()._dashboard_cards(now)
-        counts = self.env["outbound.campaign.counter"]._call_counts(self.ids, window_first_day(now))
-        detecting = {campaign.id: campaign.amd_enabled for campaign in self}
-        for card in cards:
-            outcomes = counts.get(card["id"], {})
-            card["amd_enabled"] = detecting.get(card["id"], False)
-            card["machine_count"] = outcomes.get(Outcome.MACHINE.value, 0)
-            card["machine_message_left_count"] = outcomes.get(Outcome.MACHINE_MESSAGE_LEFT.value, 0)
-        return cards
 
     @api.constrains(*RECORDING_FIELDS)
     def _check_recordings(self):

@@ -135,13 +135,15 @@ class OutboundCampaignCounter(models.Model):
         return counts
 
     @api.model
-    def _pacing_stats(self, campaign_ids, now):
+    def _pacing_stats(self, campaign_ids, now, counts=None):
         """Per campaign, the pacing counts of its calls ended over the pacing window at ``now``
         (``pacing.window_first_day``), counted by ``pacing.stats_of_outcomes``: the dialer paces on
-        them and the live dashboard shows them."""
+        them and the live dashboard shows them. ``counts``: :meth:`_call_counts` over that window,
+        when the caller has read them for other counts too (the dashboard's machines)."""
         if not campaign_ids:
             return {}
-        counts = self._call_counts(campaign_ids, window_first_day(now))
+        if counts is None:
+            counts = self._call_counts(campaign_ids, window_first_day(now))
         return {campaign_id: stats_of_outcomes(outcomes) for campaign_id, outcomes in counts.items()}
 
     @api.model
