@@ -469,6 +469,9 @@ class TestContactImportReport(ContactImportCase):
         message = self.uk.message_ids[0]
         self.assertIn("1 contacts imported", message.body)
         self.assertEqual(message.attachment_ids.name, "contacts-rejected.csv")
+        # one file in the filestore: the one the wizard offers
+        self.assertEqual(message.attachment_ids, wizard.rejects_attachment_id)
+        self.assertEqual(self.rejects(wizard)[1][:2], ["3", wizard.reject_preview[0][1]])
 
     def test_orm_sees_the_imported_contacts(self):
         self.assertEqual(self.uk.contact_count, 0)

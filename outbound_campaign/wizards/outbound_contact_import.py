@@ -1,4 +1,3 @@
-import base64
 import contextlib
 import io
 import logging
@@ -65,8 +64,11 @@ class OutboundContactImport(models.TransientModel):
     )
     reject_preview = fields.Json(readonly=True)
     reject_html = fields.Html("Rejected rows", compute="_compute_reject_html", sanitize=False)
-    rejects_file = fields.Binary("Rejected rows (CSV)", readonly=True)
-    rejects_filename = fields.Char(readonly=True)
+    # The rejected rows' CSV file, written once to the filestore and attached to the campaign's
+    # report: the wizard shows that same file (no second copy of a file of megabytes).
+    rejects_attachment_id = fields.Many2one("ir.attachment", "Rejected rows file", readonly=True)
+    rejects_file = fields.Binary("Rejected rows (CSV)", related="rejects_attachment_id.datas")
+    rejects_filename = fields.Char(related="rejects_attachment_id.name")
     error_message = fields.Text(readonly=True)
 
     @api.depends("mapping_ids.field_name")
@@ -331,13 +333,13 @@ class OutboundContactImport(models.TransientModel):
                 )
             )
         try:
-            rejected = self._import_rows(auto_commit)
+            rejects_attachment = self._import_rows(auto_commit)
         finally:
             cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s)", IMPORT_LOCK, campaign.id))
-        self._post_report(rejected)
+        self._post_report(rejects_attachment)
 
     def _import_rows(self, auto_commit):
-        """Import the file and fill the report; the rejects file's bytes (None for no reject)."""
+        """Import the file and fill the report; the rejects file's attachment (empty for no reject)."""
         with self._open_file() as stream:
             table = self._read_table(stream, column_count=len(self.mapping_ids))
             with rows.RejectsFile(table.header, PREVIEW_REJECTS) as rejects:
@@ -350,7 +352,7 @@ class OutboundContactImport(models.TransientModel):
                     lambda progress: self._set_progress(progress, auto_commit),
                     rejects,
                 ).run()
-                rejected = rejects.content() if rejects.count else None
+                attachment = self._attach_rejects(rejects) if rejects.count else self.env["ir.attachment"]
                 self.write(
                     {
                         "state": "done",
@@ -363,13 +365,22 @@ class OutboundContactImport(models.TransientModel):
                         "reject_preview": [
                             [line, reason, values] for line, reason, values in rejects.preview
                         ],
-                        "rejects_file": base64.b64encode(rejected) if rejected else False,
-                        "rejects_filename": f"{os.path.splitext(self.filename or 'contacts')[0]}-rejected.csv"
-                        if rejected
-                        else False,
+                        "rejects_attachment_id": attachment.id,
                     }
                 )
-        return rejected
+        return attachment
+
+    def _attach_rejects(self, rejects):
+        """The rejects file, stored once, on the campaign (where the report is posted)."""
+        return self.env["ir.attachment"].create(
+            {
+                "name": f"{os.path.splitext(self.filename or 'contacts')[0]}-rejected.csv",
+                "raw": rejects.content(),
+                "mimetype": "text/csv",
+                "res_model": "outbound.campaign",
+                "res_id": self.campaign_id.id,
+            }
+        )
 
     # ------------------------------------------------------------------ report
 
@@ -385,12 +396,9 @@ class OutboundContactImport(models.TransientModel):
             skipped=self.skipped_count,
         )
 
-    def _post_report(self, rejected):
-        """Post the report on the campaign, ``rejected`` (the rejects file's bytes, None for none)
-        attached: passed along rather than read back from the wizard (a copy and two base64 passes
-        fewer, for a rejects file of megabytes)."""
-        attachments = [(self.rejects_filename, rejected)] if rejected else []
-        self.campaign_id.message_post(body=self._report_text(), attachments=attachments)
+    def _post_report(self, rejects_attachment):
+        """Post the report on the campaign, with the rejects file's attachment if any."""
+        self.campaign_id.message_post(body=self._report_text(), attachment_ids=rejects_attachment.ids)
 
     # ------------------------------------------------------------------ background
 
