@@ -4,8 +4,9 @@
   500 × 50 (each agent shared by up to 3 campaigns), with the ratio 500×50 / 1×1, against a bare
   AMI Ping round trip; then one ``odoo-bin outbound_dialer`` at the largest size under cProfile:
   where a turn's time goes;
-* soak: N calls through one dialer runner (in this process, the simulator in another): resident
-  memory after N against after N/10, the runner's in-memory maps at the end, contacts in progress.
+* soak: N calls (200,000 by default, about a quarter of an hour) through one dialer runner (in
+  this process, the simulator in another): resident memory after N against after N/10, the
+  runner's in-memory maps at the end, contacts in progress, PostgreSQL's writes per call.
 
 Every size runs the same realistic mix (answer rate 30 %, ring 2–20 s, talk 30 s–3 min) on a
 clock sped up in proportion to the agents (time scale agents / 1000): every size brings the dialer
@@ -394,7 +395,7 @@ def parse_sizes(text):
 def main():
     parser = argument_parser(__doc__)
     parser.add_argument("--sizes", type=parse_sizes, default=parse_sizes("1x1,100x10,500x50"))
-    parser.add_argument("--soak-calls", type=int, default=20_000)
+    parser.add_argument("--soak-calls", type=int, default=200_000)
     parser.add_argument("--no-profile", action="store_true")
     args = parser.parse_args()
     registry = open_registry(args, "--log-level=warn")
