@@ -1,8 +1,11 @@
 """The AMI wire: our thin layer over panoramisk 1.4. Pure Python, no Odoo.
 
-From panoramisk we use the protocol (``AMIProtocol``: framing, parsing into ``Message``,
-``Action`` objects whose future is resolved by the messages carrying their ActionID). We do not
-use its ``Manager``, whose recovery policies are wrong for a dialer:
+From panoramisk we use the protocol (``AMIProtocol``: framing, parsing answers into ``Message``,
+``Action`` objects whose future is resolved by the messages carrying their ActionID). Events that
+answer no action are read by :class:`_AmiProtocol` instead, into plain dicts, and only those some
+callback asked for: a dialer reads a dozen per call, and panoramisk's case-insensitive ``Message``
+costs more than the parse itself. We do not use its ``Manager``, whose recovery policies are wrong
+for a dialer:
 
 * on reconnect it re-sends every action still unanswered when the link dropped (they are parked
   in ``awaiting_actions`` and replayed on ``FullyBooted``): an Originate would be dialled twice;
@@ -43,7 +46,9 @@ _logger = logging.getLogger(__name__)
 
 _TRUE = frozenset({"true", "yes", "1", "on", "y", "t"})
 
-EventCallback = Callable[[Message], Awaitable[None] | None]
+#: An event's headers as Asterisk spells them; a repeated header (``ChanVariable``) is a list.
+Event = dict[str, str | list[str]]
+EventCallback = Callable[[Event], Awaitable[None] | None]
 StateCallback = Callable[["AmiClient"], Awaitable[None] | None]
 
 
@@ -120,6 +125,58 @@ def _messages(result: Message | list[Message]) -> list[Message]:
     return result if isinstance(result, list) else [result]
 
 
+# ---- the wire ----------------------------------------------------------------------------------------
+
+#: A header that makes a message the answer to one of our actions (panoramisk routes those).
+_ANSWER_HEADER = re.compile(r"^(?:ActionID|CommandID):", re.IGNORECASE | re.MULTILINE)
+_EOL = "\r\n"
+
+
+def parse_event(frame: str) -> Event:
+    """The headers of one event frame (its lines, without the blank line that ends it)."""
+    headers: Event = {}
+    for line in frame.split(_EOL):
+        key, sep, value = line.partition(": ")
+        if not sep:
+            continue
+        previous = headers.get(key)
+        if previous is None:
+            headers[key] = value
+        elif isinstance(previous, list):
+            previous.append(value)
+        else:
+            headers[key] = [previous, value]
+    return headers
+
+
+class _AmiProtocol(AMIProtocol):
+    """panoramisk's protocol, but an event that answers no action goes to :meth:`_Link.event`
+    as its text, unparsed: the link parses only the events a callback wants. The banner, the
+    answers to our actions and ``Shutdown`` (which closes the link) go through panoramisk."""
+
+    encoding = "utf-8"
+
+    def data_received(self, data: bytes) -> None:
+        if self.version is None:  # the banner, in the first bytes
+            super().data_received(data)
+            return
+        text = data.decode(self.encoding, "ignore")
+        if self.queue:
+            text = self.queue.popleft() + text
+        frames = text.split(_EOL + _EOL)
+        self.queue.append(frames.pop())
+        for frame in frames:
+            frame = frame.strip()  # Asterisk sometimes ends a message with a single EOL
+            if frame.startswith("Event: ") and not _ANSWER_HEADER.search(frame):
+                name = frame[7:].partition(_EOL)[0].strip()
+                if name.lower() != "shutdown":
+                    self.factory.event(name, frame)
+                    continue
+            message = Message.from_line(frame)
+            if message is not None:
+                self.handle_message(message)
+
+
 # ---- one connection ----------------------------------------------------------------------------------
 
 
@@ -153,7 +210,16 @@ class _Link:
         self.protocol.responses.pop(action.id, None)
 
     def dispatch(self, message: Message) -> None:
-        self.client._dispatch(message)
+        """An event panoramisk parsed: one carrying an ActionID no action waits for, or Shutdown."""
+        callbacks = self.client._callbacks_for(message.event)
+        if callbacks:
+            event = {key: value for key, value in message.items() if key != "content"}
+            self.client._dispatch(callbacks, message.event, event)
+
+    def event(self, name: str, frame: str) -> None:
+        callbacks = self.client._callbacks_for(name)
+        if callbacks:
+            self.client._dispatch(callbacks, name, parse_event(frame))
 
     def connection_lost(self, reason: object) -> None:
         if self.lost.is_set():
@@ -207,6 +273,7 @@ class AmiClient:
         self.reconnect_delay = reconnect_delay
         self.reconnect_max_delay = reconnect_max_delay
         self._event_callbacks: list[tuple[re.Pattern[str], EventCallback]] = []
+        self._routes: dict[str, tuple[EventCallback, ...]] = {}  # event name -> its callbacks
         self._connected_callbacks: list[StateCallback] = []
         self._disconnected_callbacks: list[StateCallback] = []
         self._link: _Link | None = None
@@ -218,8 +285,10 @@ class AmiClient:
 
     def on_event(self, pattern: str, callback: EventCallback) -> None:
         """Call ``callback(event)`` for events whose name matches ``pattern`` (fnmatch, e.g.
-        ``"UserEvent"``, ``"Dial*"``, ``"*"``). An exception in it is logged, never fatal."""
+        ``"UserEvent"``, ``"Dial*"``, ``"*"``) with the event's headers (:data:`Event`). An
+        exception in it is logged, never fatal. Events no callback matches are not even parsed."""
         self._event_callbacks.append((re.compile(fnmatch.translate(pattern), re.IGNORECASE), callback))
+        self._routes.clear()
 
     def on_connected(self, callback: StateCallback) -> None:
         """Called after every successful login (the first one included), awaited in order."""
@@ -266,11 +335,10 @@ class AmiClient:
     async def _open(self) -> None:
         loop = asyncio.get_running_loop()
         _, protocol = await asyncio.wait_for(
-            loop.create_connection(AMIProtocol, self.host, self.port), self.connect_timeout
+            loop.create_connection(_AmiProtocol, self.host, self.port), self.connect_timeout
         )
         link = _Link(self, protocol)
         protocol.factory = link
-        protocol.encoding = "utf-8"
         try:
             response = await self._request(link, {"Action": "Login", **self._login}, self.connect_timeout)
         except AmiError:
@@ -334,11 +402,15 @@ class AmiClient:
             except Exception:
                 _logger.exception("AMI connection-state callback %r failed", callback)
 
-    def _dispatch(self, event: Message) -> None:
-        name = event.event
-        for pattern, callback in self._event_callbacks:
-            if not pattern.match(name):
-                continue
+    def _callbacks_for(self, name: str) -> tuple[EventCallback, ...]:
+        callbacks = self._routes.get(name)
+        if callbacks is None:  # one entry per event name Asterisk has: a bounded cache
+            callbacks = tuple(callback for pattern, callback in self._event_callbacks if pattern.match(name))
+            self._routes[name] = callbacks
+        return callbacks
+
+    def _dispatch(self, callbacks: tuple[EventCallback, ...], name: str, event: Event) -> None:
+        for callback in callbacks:
             try:
                 result = callback(event)
             except Exception:

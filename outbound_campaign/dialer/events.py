@@ -140,13 +140,14 @@ def call_uuid_of(event: Mapping[str, object]) -> str | None:
     the uuid (the customer dialled by the agent-first dialplan).
     """
     action_id = (header(event, "ActionID") or "").lower()
-    candidates = [header(event, "Uuid"), action_id[3:] if action_id.startswith("oc-") else None]
-    candidates += [header(event, key) for key in ("Uniqueid", "Linkedid", "DestUniqueid", "DestLinkedid")]
-    for candidate in candidates:
-        uuid = _uuid_in(candidate)
+    uuid = _uuid_in(header(event, "Uuid")) or (
+        _uuid_in(action_id[3:]) if action_id.startswith("oc-") else None
+    )
+    for key in ("Uniqueid", "Linkedid", "DestUniqueid", "DestLinkedid"):
         if uuid:
             return uuid
-    return None
+        uuid = _uuid_in(header(event, key))
+    return uuid
 
 
 _FIRST, _LOCAL_HALF, _AGENT_LEG, _LINKED = "first", "local_half", "agent_leg", "linked"
@@ -404,6 +405,11 @@ _HANDLERS: Mapping[str, Callable[[CallView, Mapping[str, object], datetime], tup
     "BridgeEnter": _on_bridge,
     "UserEvent": _on_user_event,
 }
+
+
+#: The events :func:`fold_event` reads (besides the answers to our actions): a host asks its AMI
+#: link for these only.
+FOLDED_EVENTS = frozenset(_HANDLERS)
 
 
 def fold_event(call: CallView, event: Mapping[str, object], now: datetime) -> CallTransition:

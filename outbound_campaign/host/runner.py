@@ -37,7 +37,7 @@ from ..dialer.astdb import astdb_locations
 from ..dialer.browser_phones import supervision_originate
 from ..dialer.campaign_status import NO_CONTACT_DUE
 from ..dialer.device_state import fold_device_states, free_agents, offerable
-from ..dialer.events import call_uuid_of, check_timeouts, fold_event
+from ..dialer.events import FOLDED_EVENTS, call_uuid_of, check_timeouts, fold_event
 from ..dialer.notices import AGENT_INTERVAL, PendingNotices
 from ..dialer.orders import LeaveMessageOrder
 from ..dialer.pacing import PacingCount, TokenBucket
@@ -128,7 +128,9 @@ class DialerRunner:
         self.contacts.update(contacts)
         self._recordings_directory = link.pop("recordings_directory", "")
         self.ami = AmiClient(link["host"], link["port"], link["username"], link["secret"], **self.ami_options)
-        self.ami.on_event("*", self._on_event)
+        for name in FOLDED_EVENTS:
+            self.ami.on_event(name, self._fold)
+        self.ami.on_event("DeviceStateChange", self._on_device_state)
         self.ami.on_connected(self._on_connected)
         self.ami.on_disconnected(self._on_disconnected)
         deadline = None if run_for is None else time.monotonic() + run_for
@@ -577,13 +579,6 @@ class DialerRunner:
             )
 
     # -- events --------------------------------------------------------------------------------
-
-    def _on_event(self, event):
-        event = dict(event.items())
-        if event.get("Event") == "DeviceStateChange":
-            self._on_device_state(event)
-            return
-        self._fold(event)
 
     def _on_device_state(self, event):
         changed = fold_device_states(self.device_states, [event])

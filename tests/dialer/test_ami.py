@@ -7,7 +7,14 @@ import logging
 
 import pytest
 
-from outbound_campaign.dialer.ami import AmiActionError, AmiAuthError, AmiClient, OriginateUnknown
+from outbound_campaign.dialer.ami import (
+    AmiActionError,
+    AmiAuthError,
+    AmiClient,
+    OriginateUnknown,
+    _AmiProtocol,
+    parse_event,
+)
 from outbound_campaign.dialer.ami_headers import AmiHeaderError, join_variables, validate_headers
 from pbxsim import AmiUser, PbxSimulator, Scenario
 
@@ -167,7 +174,7 @@ def test_agent_first_outcome_and_astdb_helpers():
     async def scenario():
         sim, client = await started(overrides={"+33102020202": "answer"}, talk_time=(200, 200))
         ended = asyncio.Event()
-        client.on_event("UserEvent", lambda event: ended.set() if event.userevent == "OcCallEnd" else None)
+        client.on_event("UserEvent", lambda event: ended.set() if event["UserEvent"] == "OcCallEnd" else None)
         result = await client.originate(agent_first())
         await asyncio.sleep(0.05)
         channels = await client.core_show_channels()
@@ -198,7 +205,7 @@ def test_device_state_list_then_live_changes():
 
     listed, change = run(scenario())
     assert [(item["Device"], item["State"]) for item in listed] == [("PJSIP/1001", "INUSE")]
-    assert (change.device, change.state) == ("PJSIP/1001", "NOT_INUSE"), "the list items are not events"
+    assert (change["Device"], change["State"]) == ("PJSIP/1001", "NOT_INUSE"), "the list items are not events"
 
 
 def test_refused_originate_raises_action_error():
@@ -314,3 +321,78 @@ def test_a_raising_callback_does_not_kill_the_connection(caplog):
     with caplog.at_level(logging.ERROR):
         assert run(scenario()) == 1
     assert "bug in a callback" in caplog.text and "bug in an async callback" in caplog.text
+
+
+class _Transport:
+    def write(self, data):
+        pass
+
+    def close(self):
+        pass
+
+
+class _Link:
+    """What the protocol reports to: unparsed events, panoramisk's messages, a lost link."""
+
+    def __init__(self):
+        self.events, self.messages, self.lost = [], [], []
+
+    def event(self, name, frame):
+        self.events.append((name, parse_event(frame)))
+
+    def dispatch(self, message):
+        self.messages.append(message)
+
+    def connection_lost(self, reason):
+        self.lost.append(reason)
+
+
+def test_the_wire_reads_events_split_anywhere_and_leaves_answers_to_panoramisk():
+    protocol = _AmiProtocol()
+    protocol.connection_made(_Transport())
+    protocol.factory = link = _Link()
+    protocol.data_received(b"Asterisk Call Manager/11.0.0\r\n")  # alone: Asterisk waits for a Login
+    wire = (
+        b"Response: Success\r\nActionID: login\r\nMessage: Authentication accepted\r\n\r\n"
+        b"Event: Newchannel\r\nChannel: PJSIP/1001-00000001\r\nUniqueid: u1\r\n\r\n"
+        b"Event: VarSet\r\nChanVariable: A=1\r\nChanVariable: B=2\r\nValue: x: y\r\n\r\n"
+        b"Event: OriginateResponse\r\nActionID: nobody-waits\r\nResponse: Failure\r\n\r\n"
+        b"Event: Hangup\r\nUniqueid: u1\r\nCause: 16\r\n\r\n"
+        b"Event: Shutdown\r\nShutdown: Uncleanly\r\n\r\n"
+    )
+    cut = wire.index(b"Uniqueid: u1") + 4  # the first read ends inside a header
+    for chunk in (wire[:cut], wire[cut : cut + 50], wire[cut + 50 :]):
+        protocol.data_received(chunk)
+    assert protocol.version == "11.0.0"
+    assert link.events == [
+        ("Newchannel", {"Event": "Newchannel", "Channel": "PJSIP/1001-00000001", "Uniqueid": "u1"}),
+        ("VarSet", {"Event": "VarSet", "ChanVariable": ["A=1", "B=2"], "Value": "x: y"}),
+        ("Hangup", {"Event": "Hangup", "Uniqueid": "u1", "Cause": "16"}),
+    ]
+    # An event carrying an ActionID may answer an action: panoramisk routes it (here to the
+    # callbacks, as nothing waits for it); Shutdown closes the link, then reaches the callbacks.
+    assert [message["Event"] for message in link.messages] == ["OriginateResponse", "Shutdown"]
+    assert len(link.lost) == 1
+
+
+def test_events_reach_callbacks_as_dicts_and_only_the_wanted_ones():
+    async def scenario():
+        sim, client = await started()
+        early, late = [], asyncio.Event()
+        client.on_event("UserEvent", early.append)
+        await client.user_event("OcTest", {"Uuid": "1"})
+        await client.ping()
+        client.on_event("User*", lambda event: late.set())  # a callback added later is served too
+        await client.user_event("OcTest", {"Uuid": "2"})
+        await late.wait()
+        routes = dict(client._routes)
+        await stopped(sim, client)
+        return early, routes
+
+    early, routes = run(scenario())
+    assert [(type(event), event["UserEvent"], event["Uuid"]) for event in early] == [
+        (dict, "OcTest", "1"),
+        (dict, "OcTest", "2"),
+    ]
+    # Only the names that arrived were looked up, each once; none reached a callback unasked.
+    assert set(routes) <= {"UserEvent", "FullyBooted", "SuccessfulAuth"} and len(routes["UserEvent"]) == 2
