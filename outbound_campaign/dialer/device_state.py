@@ -39,10 +39,15 @@ KNOWN_STATES = frozenset(
 A = TypeVar("A")
 
 
+def is_local(channel: str) -> bool:
+    """Whether ``channel`` (or a device) is a Local one: any other channel is its own device."""
+    return channel.partition("/")[0].lower() == "local"
+
+
 def device_of(channel: str) -> str:
     """The Asterisk device an agent channel rings: the channel without any dial option suffix."""
-    technology, _sep, resource = channel.partition("/")
-    if technology.lower() == "local":
+    if is_local(channel):
+        technology, _sep, resource = channel.partition("/")
         return f"{technology}/{resource.partition('/')[0]}"
     return channel
 

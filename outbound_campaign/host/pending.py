@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from ..dialer.agent_state import AgentNext
 from ..dialer.events import CallResult
+from ..dialer.outcomes import CampaignType
 from ..dialer.retries import RetryDecision
 from ..dialer.views import CallView
 
@@ -46,6 +47,16 @@ class PendingWrites:
     def calls_or_agents(self):
         """Anything for ``DialerStore.record_batch`` (the phones are stored apart)."""
         return bool(self.progress or self.finished or self.missed_agents or self.freed_agents)
+
+    @property
+    def frees_nothing(self):
+        """Only agent-first calls that moved on (ringing, answered, connected): no agent, channel
+        or phone freed, no customer waiting for an agent; a plan would find what the last one did."""
+        return (
+            bool(self.progress)
+            and not (self.finished or self.missed_agents or self.freed_agents or self.device_changes)
+            and all(call.campaign_type is CampaignType.AGENT_FIRST for call in self.progress.values())
+        )
 
     def take(self):
         """Everything pending, leaving nothing behind."""

@@ -98,6 +98,7 @@ class DialerRunner:
         self._agents_changed = PendingNotices(AGENT_INTERVAL)  # their consoles not yet told
         self._statuses_written = {}  # campaign id -> (reason, until, ratio) last written
         self._housekept_at = 0.0
+        self._planned_at = 0.0
         self._requests_at = 0.0
         self._recordings_directory = ""
         self._wrap_ups_end = []  # ends of the wrap-ups this host started, not yet over
@@ -297,12 +298,22 @@ class DialerRunner:
         (never deleted by the dialer: it has no ``system`` permission; the dialplan drops each
         day's entries a week later), and the next host reconciles from it.
         """
-        campaigns = self._load_campaigns(self.clock()) if dial else []
         clock, now = time.monotonic(), self.clock()
         # Now and then (and whenever one of ours is over) the wrap-ups are looked at, even idle:
         # another host or a restart may have left some.
         housekeeping = clock - self._housekept_at >= self.refresh
         wrap_ups_over = housekeeping or any(end <= now for end in self._wrap_ups_end)
+        # Calls ringing or answered wake the loop several times a call: storing them is enough,
+        # a plan (most of a turn) could place nothing more, and an agent freed meanwhile would
+        # wait for it. A plan still runs at least every tick (contacts fall due, pacing moves).
+        if (
+            dial
+            and self._pending.frees_nothing
+            and not wrap_ups_over
+            and clock - self._planned_at < self.tick
+        ):
+            dial = False
+        campaigns = self._load_campaigns(self.clock()) if dial else []
         if not (self._pending or campaigns or wrap_ups_over):
             self._notify_if_due()
             return
@@ -350,6 +361,7 @@ class DialerRunner:
             self._notify_if_due()
             return
         self._start = plan.next_start
+        self._planned_at = clock
         self.statuses = dict(plan.statuses)
         for connect in plan.connects:
             self.calls[connect.call.uuid] = connect.call

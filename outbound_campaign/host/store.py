@@ -28,7 +28,7 @@ from odoo.tools import SQL
 
 from .. import call_note, do_not_call
 from ..dialer import agent_state
-from ..dialer.device_state import device_of
+from ..dialer.device_state import device_of, is_local
 from ..dialer.outcomes import CampaignType, Outcome
 from ..dialer.pacing import PacingStats
 from ..dialer.schedule import ABANDON_NO_RECALL, naive, utc
@@ -545,38 +545,43 @@ class DialerStore:
             return []
         by_contact = {order.call.contact_id: order for order in orders}
         self.check_lease(env)
+        # One statement, one round trip (the turn waits for each): the contacts locked and marked,
+        # a call row for each contact got, its agent ringing. The ORM's create would cost more
+        # than the whole rest of a dialling turn.
         env.cr.execute(
             SQL(
                 """
-                UPDATE outbound_contact
-                   SET state = 'in_progress', write_date = now() AT TIME ZONE 'UTC', write_uid = %s
-                 WHERE id IN (SELECT id FROM outbound_contact
-                               WHERE id = ANY(%s) AND state = 'pending'
-                                 FOR UPDATE SKIP LOCKED)
-             RETURNING id
+                WITH got AS (
+                    UPDATE outbound_contact
+                       SET state = 'in_progress', write_date = now() AT TIME ZONE 'UTC', write_uid = %s
+                     WHERE id IN (SELECT id FROM outbound_contact
+                                   WHERE id = ANY(%s) AND state = 'pending'
+                                     FOR UPDATE SKIP LOCKED)
+                 RETURNING id
+                ), called AS (
+                    INSERT INTO outbound_call (uuid, campaign_id, company_id, contact_id, agent_id,
+                                               attempt_number, phone_e164, dial_mode, state, start_at,
+                                               create_uid, write_uid, create_date, write_date)
+                    SELECT v.uuid, v.campaign_id, c.company_id, v.contact_id, v.agent_id, v.attempt, v.phone,
+                           v.dial_mode, 'queued', v.start_at, %s, %s, now() AT TIME ZONE 'UTC',
+                           now() AT TIME ZONE 'UTC'
+                      FROM (VALUES %s) AS v(uuid, campaign_id, contact_id, agent_id, attempt, phone, dial_mode,
+                                            start_at)
+                      JOIN got ON got.id = v.contact_id
+                      JOIN outbound_campaign c ON c.id = v.campaign_id
+                 RETURNING id, contact_id, agent_id
+                ), rung AS (
+                    -- ringing, the call they are rung for as their current call (the console pops
+                    -- its contact from now on)
+                    UPDATE outbound_agent a
+                       SET state = 'ringing', current_call_id = called.id, wrap_up_until = NULL,
+                           state_changed_at = now() AT TIME ZONE 'UTC'
+                      FROM called WHERE a.id = called.agent_id
+                )
+                SELECT contact_id FROM called
                 """,
                 SUPERUSER_ID,
                 list(by_contact),
-            )
-        )
-        claimed = [by_contact[row[0]] for row in env.cr.fetchall()]
-        if not claimed:
-            return claimed
-        # Set-based: the ORM's create costs more than the whole rest of a dialling turn.
-        env.cr.execute(
-            SQL(
-                """
-                INSERT INTO outbound_call (uuid, campaign_id, company_id, contact_id, agent_id, attempt_number,
-                                           phone_e164, dial_mode, state, start_at, create_uid, write_uid,
-                                           create_date, write_date)
-                SELECT v.uuid, v.campaign_id, c.company_id, v.contact_id, v.agent_id, v.attempt, v.phone,
-                       v.dial_mode, 'queued', v.start_at, %s, %s, now() AT TIME ZONE 'UTC',
-                       now() AT TIME ZONE 'UTC'
-                  FROM (VALUES %s) AS v(uuid, campaign_id, contact_id, agent_id, attempt, phone, dial_mode,
-                                        start_at)
-                  JOIN outbound_campaign c ON c.id = v.campaign_id
-             RETURNING id, agent_id
-                """,
                 SUPERUSER_ID,
                 SUPERUSER_ID,
                 SQL(", ").join(
@@ -591,11 +596,12 @@ class DialerStore:
                         order.call.campaign_type.value,
                         naive(order.call.queued_at),
                     )
-                    for order in claimed
+                    for order in by_contact.values()
                 ),
             )
         )
-        self._ring_agents(env, {agent: call for call, agent in env.cr.fetchall() if agent})
+        claimed = [by_contact[row[0]] for row in env.cr.fetchall()]
+        self.changes.agents.update(order.call.agent_id for order in claimed if order.call.agent_id)
         self.changes.campaigns.update(order.call.campaign_id for order in claimed)
         return claimed
 
@@ -758,9 +764,16 @@ class DialerStore:
         if not finished:
             self._free_agents_of_deleted_calls(cr, gone)
             return set()
+        # One statement, one round trip (the turn waits for each): the call rows ended, and the
+        # contacts of the calls whose row was ended here moved to their next step. A call already
+        # ended (stored by a host that held the server before) keeps its outcome, and its contact
+        # is not moved back: the new holder may have dialled it since. A reserved call that
+        # reached the customer's number is the promised call made: the reservation ends with it.
+        # One the agent missed, or that dialled nothing, keeps it.
         cr.execute(
             SQL(
-                """UPDATE outbound_call c
+                """WITH ended AS (
+                       UPDATE outbound_call c
                       SET state = 'ended', outcome = v.outcome, originate_reason = v.reason,
                           hangup_cause = v.cause, dial_status = v.dial_status, answer_at = v.answer_at,
                           connect_at = v.connect_at, end_at = v.end_at, ring_duration = v.ring,
@@ -775,7 +788,16 @@ class DialerStore:
                                            end_at, ring, wait, talk, agent_id, amd_status, amd_cause)
                 LEFT JOIN outbound_agent a ON a.id = v.agent_id -- deleted meanwhile: no agent
                     WHERE c.uuid = v.uuid AND c.state != 'ended'
-                RETURNING c.uuid""",
+                RETURNING c.uuid
+                   ), moved AS (
+                       UPDATE outbound_contact k
+                          SET state = v.state, attempt_count = v.attempts, last_outcome = v.outcome,
+                              next_attempt_at = v.next_at, write_date = now() AT TIME ZONE 'UTC',
+                              assigned_agent_id = CASE WHEN v.release THEN NULL ELSE k.assigned_agent_id END
+                         FROM (VALUES %s) AS v(uuid, id, state, attempts, outcome, next_at, release)
+                         JOIN ended ON ended.uuid = v.uuid
+                        WHERE k.id = v.id)
+                   SELECT uuid FROM ended""",
                 SQL(", ").join(
                     SQL(
                         "(%s, %s, %s, %s, %s, %s::timestamp, %s::timestamp, %s::timestamp, %s::int, %s::int,"
@@ -797,31 +819,10 @@ class DialerStore:
                     )
                     for result in (call.result for call in finished)
                 ),
-            )
-        )
-        # A call already ended (stored by a host that held the server before) keeps its outcome,
-        # and its contact is not moved back: the new holder may have dialled it since.
-        stored = {uuid for (uuid,) in cr.fetchall()}
-        self._free_agents_of_deleted_calls(
-            cr, gone + [call.result for call in finished if call.result.uuid not in stored]
-        )
-        finished = [call for call in finished if call.result.uuid in stored]
-        if not finished:
-            return set()
-        self.changes.campaigns.update(call.result.campaign_id for call in finished)
-        # A reserved call that reached the customer's number is the promised call made: the
-        # reservation ends with it. One the agent missed, or that dialled nothing, keeps it.
-        cr.execute(
-            SQL(
-                """UPDATE outbound_contact k
-                      SET state = v.state, attempt_count = v.attempts, last_outcome = v.outcome,
-                          next_attempt_at = v.next_at, write_date = now() AT TIME ZONE 'UTC',
-                          assigned_agent_id = CASE WHEN v.release THEN NULL ELSE k.assigned_agent_id END
-                     FROM (VALUES %s) AS v(id, state, attempts, outcome, next_at, release)
-                    WHERE k.id = v.id""",
                 SQL(", ").join(
                     SQL(
-                        "(%s::int, %s, %s::int, %s, %s::timestamp, %s)",
+                        "(%s, %s::int, %s, %s::int, %s, %s::timestamp, %s)",
+                        call.result.uuid,
                         call.decision.contact_id,
                         # Pending with no time left in the campaign's dates: it will not be called.
                         "cancelled"
@@ -836,6 +837,14 @@ class DialerStore:
                 ),
             )
         )
+        stored = {uuid for (uuid,) in cr.fetchall()}
+        self._free_agents_of_deleted_calls(
+            cr, gone + [call.result for call in finished if call.result.uuid not in stored]
+        )
+        finished = [call for call in finished if call.result.uuid in stored]
+        if not finished:
+            return set()
+        self.changes.campaigns.update(call.result.campaign_id for call in finished)
         self._set_agents_next(cr, [call.agent_next for call in finished if call.agent_next])
         self._log_on_partners(
             cr, [call.result.uuid for call in finished if call.result.outcome == Outcome.ANSWERED]
@@ -987,23 +996,31 @@ class DialerStore:
 
     def record_device_states(self, env, states):
         """Store the phone state of the agents whose device is in ``states`` (``{device: state}``),
-        only where it changed, matched in Python through ``device_of``: only the agents whose
-        channel is one of the devices (its own device) or a Local channel (whose device drops a
-        suffix) are read. Not an agent state change: the consoles are not told (a call rings them
-        anyway)."""
-        if not states:
+        only where it changed. Any channel but a Local one is its own device: those agents are
+        matched on their channel in the UPDATE itself (one statement, the common case). A Local
+        channel's device drops a dial option suffix: those agents are read and matched in Python
+        through ``device_of``. Not an agent state change: the consoles are not told (a call rings
+        them anyway)."""
+        local = {device: state for device, state in states.items() if is_local(device)}
+        own = {device: state for device, state in states.items() if device not in local}
+        if own:
+            env.cr.execute(
+                SQL(
+                    """UPDATE outbound_agent a SET device_state = v.state
+                         FROM (VALUES %s) AS v(channel, state)
+                        WHERE a.active AND a.channel = v.channel AND a.device_state IS DISTINCT FROM v.state""",
+                    SQL(", ").join(SQL("(%s, %s)", device, state) for device, state in own.items()),
+                )
+            )
+        if not local:
             return
         env.cr.execute(
-            SQL(
-                "SELECT id, channel FROM outbound_agent WHERE active AND (channel = ANY(%s) OR channel ILIKE %s)",
-                list(states),
-                "local/%",
-            )
+            SQL("SELECT id, channel FROM outbound_agent WHERE active AND channel ILIKE %s", "local/%")
         )
         values = [
-            (agent_id, states[device_of(channel)])
+            (agent_id, local[device_of(channel)])
             for agent_id, channel in env.cr.fetchall()
-            if channel and device_of(channel) in states
+            if device_of(channel) in local
         ]
         if not values:
             return

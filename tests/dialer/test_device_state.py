@@ -9,6 +9,7 @@ from outbound_campaign.dialer.device_state import (
     device_of,
     fold_device_states,
     free_agents,
+    is_local,
     offerable,
 )
 from outbound_campaign.dialer.views import AgentView
@@ -27,6 +28,14 @@ T0 = datetime(2025, 1, 6, 10, 0, tzinfo=timezone.utc)
 )
 def test_device_of_an_agent_channel(channel, device):
     assert device_of(channel) == device
+
+
+@pytest.mark.parametrize(
+    ("channel", "local"),
+    [("PJSIP/1001", False), ("SIP/local", False), ("Local/1001@agents", True), ("local/1001@agents/n", True)],
+)
+def test_only_a_local_channel_is_not_its_own_device(channel, local):
+    assert is_local(channel) is local
 
 
 @pytest.mark.parametrize(

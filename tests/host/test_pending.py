@@ -51,3 +51,17 @@ def test_only_the_phones_are_not_for_the_batch():
     assert not PendingWrites(device_changes={"PJSIP/1": "INUSE"}).calls_or_agents
     assert PendingWrites(device_changes={"PJSIP/1": "INUSE"})
     assert not PendingWrites()
+
+
+def test_only_agent_first_calls_moving_on_free_nothing_a_plan_could_use():
+    assert PendingWrites({"a": call("a", CallState.ANSWERED)}).frees_nothing
+    assert not PendingWrites().frees_nothing, "an idle turn plans (contacts fall due)"
+    waiting = CallView("w", 7, 1, 1, CampaignType.CLIENT_FIRST, state=CallState.ANSWERED, queued_at=T0)
+    assert not PendingWrites({"w": waiting}).frees_nothing, "a customer may be waiting for an agent"
+    for others in (
+        {"finished": [finished("b")]},
+        {"missed_agents": {1}},
+        {"freed_agents": {2}},
+        {"device_changes": {"PJSIP/1": "NOT_INUSE"}},
+    ):
+        assert not PendingWrites({"a": call("a", CallState.RINGING)}, **others).frees_nothing
