@@ -147,13 +147,17 @@ def parse_step(env, path):
 
 def children_peaks(stop, peaks):
     """Until ``stop`` is set: the peak RSS (``VmHWM``, MB) of each child process of this one, by pid.
-    ``VmHWM`` only grows, so the last reading before a child exits is its peak (to within the poll)."""
+    ``VmHWM`` only grows, so the last reading before a child exits is its peak (to within the poll).
+    A child counts once it runs the phone worker: before its exec (vfork), it reads as this process."""
     while not stop.wait(0.05):
         for children in glob.glob("/proc/self/task/*/children"):
             with open(children) as listing:
                 pids = listing.read().split()
             for pid in pids:
                 try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as command:
+                        if b"phone_worker" not in command.read():
+                            continue
                     with open(f"/proc/{pid}/status") as status:
                         kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
                 except (OSError, StopIteration):
