@@ -1,11 +1,8 @@
 """The AMI wire: our thin layer over panoramisk 1.4. Pure Python, no Odoo.
 
-From panoramisk we use the protocol (``AMIProtocol``: framing, parsing answers into ``Message``,
-``Action`` objects whose future is resolved by the messages carrying their ActionID). Events that
-answer no action are read by :class:`_AmiProtocol` instead, into plain dicts, and only those some
-callback asked for: a dialer reads a dozen per call, and panoramisk's case-insensitive ``Message``
-costs more than the parse itself. We do not use its ``Manager``, whose recovery policies are wrong
-for a dialer:
+From panoramisk we use the protocol (framing, answers parsed into ``Message``, ``Action`` objects
+resolved by the messages carrying their ActionID; events are read by ``ami_wire``). We do not use
+its ``Manager``, whose recovery policies are wrong for a dialer:
 
 * on reconnect it re-sends every action still unanswered when the link dropped (they are parked
   in ``awaiting_actions`` and replayed on ``FullyBooted``): an Originate would be dialled twice;
@@ -41,13 +38,12 @@ from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
 from .ami_headers import AmiHeaderError, validate_headers
+from .ami_wire import AmiProtocol, Event, parse_event
 
 _logger = logging.getLogger(__name__)
 
 _TRUE = frozenset({"true", "yes", "1", "on", "y", "t"})
 
-#: An event's headers as Asterisk spells them; a repeated header (``ChanVariable``) is a list.
-Event = dict[str, str | list[str]]
 EventCallback = Callable[[Event], Awaitable[None] | None]
 StateCallback = Callable[["AmiClient"], Awaitable[None] | None]
 
@@ -125,58 +121,6 @@ def _messages(result: Message | list[Message]) -> list[Message]:
     return result if isinstance(result, list) else [result]
 
 
-# ---- the wire ----------------------------------------------------------------------------------------
-
-#: A header that makes a message the answer to one of our actions (panoramisk routes those).
-_ANSWER_HEADER = re.compile(r"^(?:ActionID|CommandID):", re.IGNORECASE | re.MULTILINE)
-_EOL = "\r\n"
-
-
-def parse_event(frame: str) -> Event:
-    """The headers of one event frame (its lines, without the blank line that ends it)."""
-    headers: Event = {}
-    for line in frame.split(_EOL):
-        key, sep, value = line.partition(": ")
-        if not sep:
-            continue
-        previous = headers.get(key)
-        if previous is None:
-            headers[key] = value
-        elif isinstance(previous, list):
-            previous.append(value)
-        else:
-            headers[key] = [previous, value]
-    return headers
-
-
-class _AmiProtocol(AMIProtocol):
-    """panoramisk's protocol, but an event that answers no action goes to :meth:`_Link.event`
-    as its text, unparsed: the link parses only the events a callback wants. The banner, the
-    answers to our actions and ``Shutdown`` (which closes the link) go through panoramisk."""
-
-    encoding = "utf-8"
-
-    def data_received(self, data: bytes) -> None:
-        if self.version is None:  # the banner, in the first bytes
-            super().data_received(data)
-            return
-        text = data.decode(self.encoding, "ignore")
-        if self.queue:
-            text = self.queue.popleft() + text
-        frames = text.split(_EOL + _EOL)
-        self.queue.append(frames.pop())
-        for frame in frames:
-            frame = frame.strip()  # Asterisk sometimes ends a message with a single EOL
-            if frame.startswith("Event: ") and not _ANSWER_HEADER.search(frame):
-                name = frame[7:].partition(_EOL)[0].strip()
-                if name.lower() != "shutdown":
-                    self.factory.event(name, frame)
-                    continue
-            message = Message.from_line(frame)
-            if message is not None:
-                self.handle_message(message)
-
-
 # ---- one connection ----------------------------------------------------------------------------------
 
 
@@ -211,15 +155,10 @@ class _Link:
 
     def dispatch(self, message: Message) -> None:
         """An event panoramisk parsed: one carrying an ActionID no action waits for, or Shutdown."""
-        callbacks = self.client._callbacks_for(message.event)
-        if callbacks:
-            event = {key: value for key, value in message.items() if key != "content"}
-            self.client._dispatch(callbacks, message.event, event)
+        self.client._dispatch(message.event, lambda: {k: v for k, v in message.items() if k != "content"})
 
     def event(self, name: str, frame: str) -> None:
-        callbacks = self.client._callbacks_for(name)
-        if callbacks:
-            self.client._dispatch(callbacks, name, parse_event(frame))
+        self.client._dispatch(name, lambda: parse_event(frame))
 
     def connection_lost(self, reason: object) -> None:
         if self.lost.is_set():
@@ -335,7 +274,7 @@ class AmiClient:
     async def _open(self) -> None:
         loop = asyncio.get_running_loop()
         _, protocol = await asyncio.wait_for(
-            loop.create_connection(_AmiProtocol, self.host, self.port), self.connect_timeout
+            loop.create_connection(AmiProtocol, self.host, self.port), self.connect_timeout
         )
         link = _Link(self, protocol)
         protocol.factory = link
@@ -402,14 +341,13 @@ class AmiClient:
             except Exception:
                 _logger.exception("AMI connection-state callback %r failed", callback)
 
-    def _callbacks_for(self, name: str) -> tuple[EventCallback, ...]:
+    def _dispatch(self, name: str, read: Callable[[], Event]) -> None:
+        """The event ``name`` to its callbacks, read (``read()``) only if it has some."""
         callbacks = self._routes.get(name)
         if callbacks is None:  # one entry per event name Asterisk has: a bounded cache
             callbacks = tuple(callback for pattern, callback in self._event_callbacks if pattern.match(name))
             self._routes[name] = callbacks
-        return callbacks
-
-    def _dispatch(self, callbacks: tuple[EventCallback, ...], name: str, event: Event) -> None:
+        event = read() if callbacks else None
         for callback in callbacks:
             try:
                 result = callback(event)

@@ -12,10 +12,9 @@ from outbound_campaign.dialer.ami import (
     AmiAuthError,
     AmiClient,
     OriginateUnknown,
-    _AmiProtocol,
-    parse_event,
 )
 from outbound_campaign.dialer.ami_headers import AmiHeaderError, join_variables, validate_headers
+from outbound_campaign.dialer.ami_wire import AmiProtocol, parse_event
 from pbxsim import AmiUser, PbxSimulator, Scenario
 
 USERS = {
@@ -348,7 +347,7 @@ class _Link:
 
 
 def test_the_wire_reads_events_split_anywhere_and_leaves_answers_to_panoramisk():
-    protocol = _AmiProtocol()
+    protocol = AmiProtocol()
     protocol.connection_made(_Transport())
     protocol.factory = link = _Link()
     protocol.data_received(b"Asterisk Call Manager/11.0.0\r\n")  # alone: Asterisk waits for a Login
