@@ -143,11 +143,13 @@ def call_uuid_of(event: Mapping[str, object]) -> str | None:
     uuid = _uuid_in(header(event, "Uuid")) or (
         _uuid_in(action_id[3:]) if action_id.startswith("oc-") else None
     )
+    if uuid:
+        return uuid
     for key in ("Uniqueid", "Linkedid", "DestUniqueid", "DestLinkedid"):
+        uuid = _uuid_in(header(event, key))
         if uuid:
             return uuid
-        uuid = _uuid_in(header(event, key))
-    return uuid
+    return None
 
 
 _FIRST, _LOCAL_HALF, _AGENT_LEG, _LINKED = "first", "local_half", "agent_leg", "linked"

@@ -313,7 +313,7 @@ class DialerRunner:
             and clock - self._planned_at < self.tick
         ):
             dial = False
-        campaigns = self._load_campaigns(self.clock()) if dial else []
+        campaigns = self._load_campaigns(now) if dial else []
         if not (self._pending or campaigns or wrap_ups_over):
             self._notify_if_due()
             return

@@ -108,6 +108,15 @@ class Changes:
         self.campaigns.clear()
 
 
+def _ringing(call_id):
+    """The SET of an agent being rung: ``ringing``, the call ``call_id`` (a column) as their current
+    call (the console pops its contact from now on)."""
+    return SQL(
+        "state = 'ringing', current_call_id = %s, wrap_up_until = NULL, state_changed_at = now() AT TIME ZONE 'UTC'",
+        call_id,
+    )
+
+
 class DialerStore:
     """The dialer's view of the database for one dialer server."""
 
@@ -571,12 +580,7 @@ class DialerStore:
                       JOIN outbound_campaign c ON c.id = v.campaign_id
                  RETURNING id, contact_id, agent_id
                 ), rung AS (
-                    -- ringing, the call they are rung for as their current call (the console pops
-                    -- its contact from now on)
-                    UPDATE outbound_agent a
-                       SET state = 'ringing', current_call_id = called.id, wrap_up_until = NULL,
-                           state_changed_at = now() AT TIME ZONE 'UTC'
-                      FROM called WHERE a.id = called.agent_id
+                    UPDATE outbound_agent a SET %s FROM called WHERE a.id = called.agent_id
                 )
                 SELECT contact_id FROM called
                 """,
@@ -598,6 +602,7 @@ class DialerStore:
                     )
                     for order in by_contact.values()
                 ),
+                _ringing(SQL.identifier("called", "id")),
             )
         )
         claimed = [by_contact[row[0]] for row in env.cr.fetchall()]
@@ -606,17 +611,15 @@ class DialerStore:
         return claimed
 
     def _ring_agents(self, env, calls_by_agent):
-        """Agents being rung: ``ringing``, the call they are rung for as their current call (the
-        console pops its contact from now on)."""
+        """Agents being rung (``_ringing``)."""
         if not calls_by_agent:
             return
         env.cr.execute(
             SQL(
-                """UPDATE outbound_agent a
-                      SET state = 'ringing', current_call_id = v.call_id, wrap_up_until = NULL,
-                          state_changed_at = now() AT TIME ZONE 'UTC'
+                """UPDATE outbound_agent a SET %s
                      FROM (VALUES %s) AS v(agent_id, call_id)
                     WHERE a.id = v.agent_id""",
+                _ringing(SQL.identifier("v", "call_id")),
                 SQL(", ").join(
                     SQL("(%s::int, %s::int)", agent, call) for agent, call in calls_by_agent.items()
                 ),
