@@ -192,5 +192,7 @@ class TestBrowserPhoneEndToEnd(unittest.TestCase):
         )
         page.wait_until("location.pathname.startsWith('/odoo')", f"{login} logs in")
         page.navigate(f"{base}{CONSOLE}")
-        page.wait_until("!!document.querySelector('.o_outbound_ready')", f"{login}'s console")
+        # The first page of a fresh database builds the web client's asset bundles: on a busy
+        # two-core machine that alone has taken more than 30 s.
+        page.wait_until("!!document.querySelector('.o_outbound_ready')", f"{login}'s console", 120)
         return page
