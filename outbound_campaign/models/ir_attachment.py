@@ -2,6 +2,7 @@ import hashlib
 import mmap
 import os
 import shutil
+import tempfile
 
 from odoo import api, models
 from odoo.tools import SQL
@@ -21,17 +22,26 @@ class IrAttachment(models.Model):
         file.seek(0)
         if self._storage() == "db":
             return self.create(values | {"raw": file.read()})
-        checksum = hashlib.file_digest(file, "sha1").hexdigest()
-        size = file.tell()  # the digest read it to its end
+        digest = hashlib.sha1()
+        while block := file.read(CHUNK):
+            digest.update(block)
+        checksum, size = digest.hexdigest(), file.tell()
         # _get_path reads the bytes only to tell a SHA-1 collision from a file already stored:
         # mapped, they are read from the file then (an empty file cannot be mapped).
         with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) if size else memoryview(b"") as content:
             fname, full_path = self._get_path(content, checksum)
         if not os.path.exists(full_path):
-            self._mark_for_gc(fname)  # collected if this transaction rolls back, or the copy fails
+            # Copied beside it, then renamed: a copy cut short (a full disk, a killed process)
+            # never sits under the checksum's name, where the next copy would take it as done.
             file.seek(0)
-            with open(full_path, "wb") as copy:
-                shutil.copyfileobj(file, copy, CHUNK)
+            with tempfile.NamedTemporaryFile(dir=os.path.dirname(full_path), delete=False) as copy:
+                try:
+                    shutil.copyfileobj(file, copy, CHUNK)
+                except BaseException:
+                    os.unlink(copy.name)
+                    raise
+            os.replace(copy.name, full_path)
+            self._mark_for_gc(fname)  # collected if this transaction rolls back
         # Odoo indexes every word of a text file for the attachments' search: a rejects file's
         # million lines would be three copies in memory and a second one in the database, for a
         # search nobody runs on it. Its type only, as Odoo's index of a file that is not text.
