@@ -183,8 +183,8 @@ class RejectsFile:
             for line, reason, fields in rejects
         )
 
-    def content(self):
-        """The CSV file's bytes."""
+    def binary_file(self):
+        """The CSV file, at its start, to read as bytes."""
         self._text.flush()
         self._file.seek(0)
-        return self._file.read()
+        return self._file

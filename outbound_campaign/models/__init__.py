@@ -16,6 +16,7 @@ from . import agent_console_machines
 from . import outbound_call_supervision
 from . import phone_blacklist
 from . import res_partner
+from . import ir_attachment
 from . import campaign_partners
 from . import call_chatter
 from . import call_script

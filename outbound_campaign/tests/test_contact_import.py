@@ -1,5 +1,6 @@
 import base64
 import csv
+import hashlib
 import io
 import json
 import tracemalloc
@@ -17,6 +18,7 @@ from odoo.tools import SQL, file_open
 from odoo.addons.phone_validation.tools import phone_validation
 
 from ..importer import e164, phones, pipeline
+from ..models import ir_attachment
 from .common import OutboundCampaignCase
 
 # The seed's example, verbatim (its 5-column header, 7-field rows, spaces after commas, and the
@@ -472,6 +474,44 @@ class TestContactImportReport(ContactImportCase):
         # one file in the filestore: the one the wizard offers
         self.assertEqual(message.attachment_ids, wizard.rejects_attachment_id)
         self.assertEqual(self.rejects(wizard)[1][:2], ["3", wizard.reject_preview[0][1]])
+
+    def expected_rejects(self, wizard, header):
+        """The rejects CSV the wizard's preview says it wrote (UTF-8 with BOM, CRLF)."""
+        out = io.StringIO()
+        out.write("\ufeff")
+        csv.writer(out, lineterminator="\r\n").writerows(
+            [
+                ["line", "reason", *header],
+                *([str(line), reason, *values] for line, reason, values in wizard.reject_preview),
+            ]
+        )
+        return out.getvalue().encode("utf-8")
+
+    def test_rejects_file_copied_to_the_filestore_in_chunks(self):
+        self.patch(ir_attachment, "CHUNK", 7)
+        data = b"firstname,phone\nAnn,12\nBob,n/a\n"  # rejected both times
+        first, second = self.import_file(data), self.import_file(data)
+        attachment = first.rejects_attachment_id
+        expected = self.expected_rejects(first, ["firstname", "phone"])
+        self.assertEqual(attachment.raw, expected)
+        self.assertTrue(attachment.store_fname)
+        self.assertFalse(attachment.db_datas)
+        self.assertEqual(
+            (attachment.checksum, attachment.file_size, attachment.index_content),
+            (hashlib.sha1(expected).hexdigest(), len(expected), "text"),
+        )
+        # the same rejects again: the file already stored is the second attachment's too
+        self.assertEqual(second.rejects_attachment_id.store_fname, attachment.store_fname)
+        self.assertEqual(second.rejects_attachment_id.raw, expected)
+
+    def test_rejects_file_kept_in_the_database_when_attachments_are(self):
+        self.env["ir.config_parameter"].sudo().set_param("ir_attachment.location", "db")
+        wizard = self.import_file(b"phone\n020 7946 0931\n12\n")
+        attachment = wizard.rejects_attachment_id
+        expected = self.expected_rejects(wizard, ["phone"])
+        self.assertFalse(attachment.store_fname)
+        self.assertEqual(attachment.db_datas, expected)
+        self.assertEqual(attachment.checksum, hashlib.sha1(expected).hexdigest())
 
     def test_orm_sees_the_imported_contacts(self):
         self.assertEqual(self.uk.contact_count, 0)

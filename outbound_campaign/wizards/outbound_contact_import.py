@@ -372,14 +372,14 @@ class OutboundContactImport(models.TransientModel):
 
     def _attach_rejects(self, rejects):
         """The rejects file, stored once, on the campaign (where the report is posted)."""
-        return self.env["ir.attachment"].create(
+        return self.env["ir.attachment"]._create_from_file(
             {
                 "name": f"{os.path.splitext(self.filename or 'contacts')[0]}-rejected.csv",
-                "raw": rejects.content(),
                 "mimetype": "text/csv",
                 "res_model": "outbound.campaign",
                 "res_id": self.campaign_id.id,
-            }
+            },
+            rejects.binary_file(),
         )
 
     # ------------------------------------------------------------------ report

@@ -46,7 +46,7 @@ def test_clean_text_and_rejects_file_neutralise():
     with rows.RejectsFile(["phone"], preview_size=1) as rejects:
         rejects.add([(2, "invalid", ["=1+2"]), (3, "@x", ["0"])])
         rejects.add([(5, "invalid", ["n/a"])])
-        content = rejects.content()
+        content = rejects.binary_file().read()
     assert content.startswith(b"\xef\xbb\xbf")
     assert content.decode("utf-8-sig") == (
         "line,reason,phone\r\n2,invalid,'=1+2\r\n3,'@x,0\r\n5,invalid,n/a\r\n"
