@@ -29,6 +29,8 @@ import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
+import psycopg2
+
 from .. import live
 from ..dialer import agent_state, planning
 from ..dialer.ami import AmiActionError, AmiClient, AmiError, AmiNotConnected, OriginateUnknown
@@ -105,9 +107,10 @@ class DialerRunner:
         self._unfinished = {}  # uuid -> CallResult whose contact or campaign could not be read yet
         self._ended_since_load = {}  # campaign id -> PacingCount of the calls ended since the last load
         self._tasks = set()
+        self._one_by_one = False  # the last turn's results could not be stored together
         self._start = 0
         self._campaigns = []
-        self._campaigns_at = 0.0
+        self._campaigns_at = None  # never loaded
         self._server = None
         self._bucket = None
 
@@ -168,13 +171,6 @@ class DialerRunner:
                 await asyncio.wait_for(self._wake.wait(), self.tick)
             self._wake.clear()
             try:
-                if time.monotonic() - lease_at >= self.lease_ttl / 3:
-                    if not self.store.acquire_lease(self.lease_ttl):
-                        _logger.warning("Lost the lease of dialer server %s: stopping", self.store.server_id)
-                        self._lease_lost = True
-                        break
-                    lease_at = time.monotonic()  # a renewal that failed is tried again at once
-                    self.store.heartbeat("connected" if self.ami.connected else "disconnected")
                 self._check_timeouts()
                 for result in list(self._unfinished.values()):
                     del self._unfinished[result.uuid]
@@ -183,6 +179,17 @@ class DialerRunner:
                 if self.ami.connected and recheck and time.monotonic() - self._reconciled_at >= RECHECK:
                     await self._reconcile()
                 self._turn(dial=self.ami.connected and self._reconciled and not self._stopping.is_set())
+                # The now-and-then work below (a few ms each) once the turn's Originates have left:
+                # done inside the turn, it held up every agent freed at that moment (the p99).
+                await asyncio.sleep(0)
+                if time.monotonic() - lease_at >= self.lease_ttl / 3:
+                    if not self.store.acquire_lease(self.lease_ttl):
+                        _logger.warning("Lost the lease of dialer server %s: stopping", self.store.server_id)
+                        self._lease_lost = True
+                        break
+                    lease_at = time.monotonic()  # a renewal that failed is tried again at once
+                    self.store.heartbeat("connected" if self.ami.connected else "disconnected")
+                self._reload_campaigns_if_due()
                 self._serve_requests_if_due()
             except LeaseLost as exc:  # another host took the server: it reconciles our calls
                 _logger.warning("%s: stopping", exc)
@@ -202,11 +209,14 @@ class DialerRunner:
         if not self._lease_lost:  # what the calls did until now; a new holder reconciles them otherwise
             try:
                 self._turn(dial=False)
+                if self._one_by_one:  # the results could not be stored together: row by row
+                    self._turn(dial=False)
             except LeaseLost as exc:
                 _logger.warning("%s: the last results are left to the next holder", exc)
             except Exception:
                 _logger.exception("Could not store the last results of server %s", self.store.server_id)
             self.store.release_lease()
+        self.store.close_turn_cursor()
 
     async def _sleep(self, seconds):
         with contextlib.suppress(asyncio.TimeoutError):
@@ -274,13 +284,19 @@ class DialerRunner:
 
     # -- dialling ------------------------------------------------------------------------------
 
-    def _load_campaigns(self, now):
-        """The running campaigns, reloaded every ``refresh`` seconds; between two loads, their
+    def _reload_campaigns_if_due(self):
+        """The running campaigns, reloaded every ``refresh`` seconds, between turns."""
+        if self._campaigns_at is not None and time.monotonic() - self._campaigns_at < self.refresh:
+            return
+        self._campaigns = self.store.load_campaigns(self.clock())
+        self._campaigns_at = time.monotonic()
+        self._ended_since_load = {}
+
+    def _load_campaigns(self):
+        """The running campaigns as last loaded (at once if never); between two loads, their
         pacing counts grow with every call that ends, so that pacing reacts at once."""
-        if time.monotonic() - self._campaigns_at >= self.refresh:
-            self._campaigns = self.store.load_campaigns(now)
-            self._campaigns_at = time.monotonic()
-            self._ended_since_load = {}
+        if self._campaigns_at is None:
+            self._reload_campaigns_if_due()
         return [
             replace(campaign, stats=self._ended_since_load[campaign.id].add_to(campaign.stats))
             if campaign.id in self._ended_since_load
@@ -313,7 +329,7 @@ class DialerRunner:
             and clock - self._planned_at < self.tick
         ):
             dial = False
-        campaigns = self._load_campaigns(now) if dial else []
+        campaigns = self._load_campaigns() if dial else []
         if not (self._pending or campaigns or wrap_ups_over):
             self._notify_if_due()
             return
@@ -324,7 +340,7 @@ class DialerRunner:
         statuses = {}
         try:
             # Nothing is written by a host that lost the server: the lease is checked first.
-            with self.store.env() as env, self.store.fenced(env):
+            with self.store.turn_env() as env, self.store.fenced(env):
                 if taken.calls_or_agents:
                     self.store.record_batch(
                         env,
@@ -332,6 +348,7 @@ class DialerRunner:
                         taken.finished,
                         taken.missed_agents,
                         taken.freed_agents,
+                        one_by_one=self._one_by_one,
                     )
                 self.store.record_device_states(env, taken.device_changes)
                 if wrap_ups_over:
@@ -345,7 +362,13 @@ class DialerRunner:
             if isinstance(exc, TRANSIENT_DB_ERRORS):
                 _logger.info("Dialling turn retried: %s", exc)
                 return
+            if isinstance(exc, psycopg2.Error) and taken.calls_or_agents and not self._one_by_one:
+                _logger.warning("Storing a turn's dialer results failed (%s): storing them one by one", exc)
+                self._one_by_one = True
+                self._wake.set()
+                return
             raise
+        self._one_by_one = False
         self._agents_changed.add(self.store.changes.agents)
         self._dashboard.add(self.store.changes.campaigns)
         self._statuses_written.update(statuses)

@@ -126,6 +126,7 @@ class DialerStore:
         self.holder = holder
         self.changes = Changes()
         self._fenced = None  # the cursor of the transaction whose lease is checked (fenced)
+        self._turn_cr = None  # the dialling turns' cursor, kept from turn to turn
         self._dialable = {}  # running campaign id -> (row version, CampaignView) at the last load
 
     @property
@@ -139,6 +140,39 @@ class DialerStore:
         """A short transaction, committed on success, retried by the caller on serialization failure."""
         with self.registry.cursor() as cr:
             yield api.Environment(cr, SUPERUSER_ID, {})
+
+    @contextmanager
+    def turn_env(self):
+        """A dialling turn's transaction, like :meth:`env`, on a cursor kept from turn to turn
+        (as Odoo's cron keeps its own): a cursor borrowed from the pool costs a round trip at
+        every turn (the connection's reset). Rolled back on failure; one whose connection broke
+        is closed, the next turn opens another."""
+        if self.one_connection:  # tests: a cursor of the test's one connection per turn
+            with self.env() as env:
+                yield env
+            return
+        if self._turn_cr is None:
+            self._turn_cr = self.registry.cursor()
+        cr = self._turn_cr
+        try:
+            yield api.Environment(cr, SUPERUSER_ID, {})
+            # The host owns its transactions: no request wraps them.
+            cr.commit()  # pylint: disable=invalid-commit
+        except BaseException:
+            try:
+                cr.rollback()
+            except psycopg2.Error:
+                self.close_turn_cursor()
+            raise
+
+    def close_turn_cursor(self):
+        """Give the turns' connection back to the pool (the host stops, or it broke)."""
+        cr, self._turn_cr = self._turn_cr, None
+        if cr is not None:
+            try:
+                cr.close()
+            except psycopg2.Error:  # a broken connection: the pool drops it
+                _logger.info("The dialling turns' connection was already closed")
 
     def _retrying(self, work, attempts=5):
         # Two hosts (or a host and a manager's click) may touch the same rows: PostgreSQL then
@@ -667,24 +701,20 @@ class DialerStore:
                 contact.write({"next_attempt_at": naive(skip.next_attempt_at)})
             self.changes.campaigns.add(contact.campaign_id.id)
 
-    def record_batch(self, env, progress, finished, missed_agents=(), freed_agents=()):
-        """One transaction for a turn of the loop: calls that moved on, calls that ended with
-        their contact's and their agent's next step (``pending.FinishedCall``), agents who missed
-        a call, agents to free.
-        Set-based: a busy turn stores hundreds. Only while this host holds the lease
-        (:class:`LeaseLost` otherwise).
+    def record_batch(self, env, progress, finished, missed_agents=(), freed_agents=(), one_by_one=False):
+        """In a turn's transaction: calls that moved on, calls that ended with their contact's
+        and their agent's next step (``pending.FinishedCall``), agents who missed a call, agents
+        to free. Only while this host holds the lease (:class:`LeaseLost` otherwise).
 
-        Should the batch fail, each row is stored on its own, in a savepoint: a row that truly
-        cannot be stored is logged with its call's uuid and set aside, the others are stored."""
+        Set-based: a busy turn stores hundreds, and a row PostgreSQL refuses fails the turn.
+        The runner then stores them again ``one_by_one``: each row in a savepoint of its own, a
+        row that truly cannot be stored is logged with its call's uuid and set aside, the others
+        are stored. (A savepoint around every batch cost two round trips a turn.)"""
         self.check_lease(env)
-        try:
-            with env.cr.savepoint(flush=False):
-                self._record(env.cr, progress, finished, missed_agents, freed_agents)
-        except TRANSIENT_DB_ERRORS:
-            raise
-        except psycopg2.Error as exc:
-            _logger.warning("Storing a batch of dialer results failed (%s): storing them one by one", exc)
+        if one_by_one:
             self._record_one_by_one(env.cr, progress, finished, missed_agents, freed_agents)
+        else:
+            self._record(env.cr, progress, finished, missed_agents, freed_agents)
 
     def _record_one_by_one(self, cr, progress, finished, missed_agents, freed_agents):
         """Each row in a savepoint of its own. The agent of a result that cannot be stored is made
