@@ -18,7 +18,7 @@ class OutboundAgent(models.Model):
     _description = "Outbound Call Agent"
     _order = "name, id"
 
-    user_id = fields.Many2one("res.users", required=True, ondelete="cascade", index=True)
+    user_id = fields.Many2one("res.users", required=True, ondelete="cascade")  # indexed by user_uniq
     name = fields.Char(related="user_id.name", store=True)
     active = fields.Boolean(default=True)
     company_id = fields.Many2one(
@@ -70,7 +70,7 @@ class OutboundAgent(models.Model):
         ],
         default="offline",
         required=True,
-        index=True,
+        # No index: a few hundred rows, read whole; an index is one more write at each change.
     )
     pause_reason_id = fields.Many2one("outbound.pause.reason", ondelete="restrict")
     current_call_id = fields.Many2one("outbound.call", ondelete="set null")

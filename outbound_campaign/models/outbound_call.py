@@ -35,8 +35,7 @@ class OutboundCall(models.Model):
         required=True,
         readonly=True,
         copy=False,
-        index=True,
-        default=lambda self: str(uuid.uuid4()),
+        default=lambda self: str(uuid.uuid4()),  # indexed by uuid_uniq
         help="Preassigned to the Asterisk channel (ChannelId): ties AMI events and AstDB rows to the call.",
     )
     campaign_id = fields.Many2one("outbound.campaign", required=True, ondelete="cascade", index=True)
@@ -57,7 +56,8 @@ class OutboundCall(models.Model):
         ],
         default="queued",
         required=True,
-        index=True,
+        # No index of its own: the partial indexes on state serve the calls in flight and the
+        # ended ones, and every index is one more write at each of a call's moves.
     )
     dial_mode = fields.Selection(
         [("agent_first", "Agent first"), ("client_first", "Client first")],

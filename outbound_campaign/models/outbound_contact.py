@@ -21,7 +21,8 @@ class OutboundContact(models.Model):
     _inherit = ["mail.thread.phone", "mail.activity.mixin"]
     _order = "campaign_id, id"
 
-    campaign_id = fields.Many2one("outbound.campaign", required=True, ondelete="cascade", index=True)
+    # Indexed by outbound_contact_campaign_state_index (campaign_id, state).
+    campaign_id = fields.Many2one("outbound.campaign", required=True, ondelete="cascade")
     company_id = fields.Many2one(related="campaign_id.company_id", store=True, index=True)
     firstname = fields.Char()
     lastname = fields.Char()
