@@ -61,8 +61,20 @@ class Page:
                 if self.evaluate(expression):
                     return
             if time.monotonic() > deadline:
-                raise AssertionError(f"{what}: not within {timeout} s")
+                raise AssertionError(f"{what}: not within {timeout} s; the page: {self._where()}")
             time.sleep(0.2)
+
+    def _where(self):
+        """Where the page is and what it shows: what a failed wait needs to be understood."""
+        try:
+            return self.evaluate(
+                "location.href + ' | ' + (document.body?.innerText || '').slice(0, 800) + ' | ' + "
+                "performance.getEntriesByType('resource').filter(r => r.responseStatus >= 400)"
+                ".map(r => r.responseStatus + ' ' + r.name).join(', ') + ' | ' + "
+                "document.documentElement.outerHTML.slice(0, 1500)"
+            )
+        except AssertionError as exc:
+            return str(exc)
 
     def close(self):
         self._page.close()

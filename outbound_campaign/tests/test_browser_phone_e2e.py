@@ -191,8 +191,9 @@ class TestBrowserPhoneEndToEnd(unittest.TestCase):
             "document.querySelector('form.oe_login_form').submit(); true"
         )
         page.wait_until("location.pathname.startsWith('/odoo')", f"{login} logs in")
+        # The first page of a fresh database builds the web client's asset bundles (over 30 s
+        # on a busy two-core machine); leaving it before it has loaded left a blank console.
+        page.wait_until("!!document.querySelector('.o_main_navbar')", f"{login}'s web client", 120)
         page.navigate(f"{base}{CONSOLE}")
-        # The first page of a fresh database builds the web client's asset bundles: on a busy
-        # two-core machine that alone has taken more than 30 s.
-        page.wait_until("!!document.querySelector('.o_outbound_ready')", f"{login}'s console", 120)
+        page.wait_until("!!document.querySelector('.o_outbound_ready')", f"{login}'s console", 60)
         return page
