@@ -1,7 +1,6 @@
 import hashlib
 import mmap
 import os
-import shutil
 import tempfile
 
 from odoo import api, models
@@ -22,24 +21,33 @@ class IrAttachment(models.Model):
         file.seek(0)
         if self._storage() == "db":
             return self.create(values | {"raw": file.read()})
+        # Read once: hashed while copied beside the filestore's folders, then renamed into place
+        # (a copy cut short never sits under the checksum's name, where the next would take it
+        # as done), or dropped if the same bytes are stored already.
+        filestore = self._filestore()
+        os.makedirs(filestore, exist_ok=True)  # a new database has none until its first file
         digest = hashlib.sha1()
-        while block := file.read(CHUNK):
-            digest.update(block)
-        checksum, size = digest.hexdigest(), file.tell()
-        # _get_path reads the bytes only to tell a SHA-1 collision from a file already stored:
-        # mapped, they are read from the file then (an empty file cannot be mapped).
-        with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) if size else memoryview(b"") as content:
-            fname, full_path = self._get_path(content, checksum)
-        if not os.path.exists(full_path):
-            # Copied beside it, then renamed: a copy cut short (a full disk, a killed process)
-            # never sits under the checksum's name, where the next copy would take it as done.
-            file.seek(0)
-            with tempfile.NamedTemporaryFile(dir=os.path.dirname(full_path), delete=False) as copy:
-                try:
-                    shutil.copyfileobj(file, copy, CHUNK)
-                except BaseException:
-                    os.unlink(copy.name)
-                    raise
+        with tempfile.NamedTemporaryFile(dir=filestore, delete=False) as copy:
+            try:
+                while block := file.read(CHUNK):
+                    digest.update(block)
+                    copy.write(block)
+                copy.flush()
+                checksum, size = digest.hexdigest(), copy.tell()
+                # _get_path reads the bytes only to tell a SHA-1 collision from a file already
+                # stored: mapped, they are read from the copy then (an empty file cannot be mapped).
+                with (
+                    mmap.mmap(copy.fileno(), 0, access=mmap.ACCESS_READ)
+                    if size
+                    else memoryview(b"") as content
+                ):
+                    fname, full_path = self._get_path(content, checksum)
+            except BaseException:
+                os.unlink(copy.name)
+                raise
+        if os.path.exists(full_path):
+            os.unlink(copy.name)
+        else:
             os.replace(copy.name, full_path)
             self._mark_for_gc(fname)  # collected if this transaction rolls back
         # Odoo indexes every word of a text file for the attachments' search: a rejects file's
