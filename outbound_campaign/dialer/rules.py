@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import string
+from functools import lru_cache
 
 import phonenumbers
 
@@ -97,6 +98,7 @@ def check_dial_string(label: str, value: str) -> str:
     return value
 
 
+@lru_cache(maxsize=64)  # a server has one template, checked for every Originate
 def check_dial_template(template: str) -> str:
     """A customer dial template: at least one of ``{number}``, ``{digits}``, ``{national}``
     (plainly: no format spec), around them only :data:`DIAL_STRING_CHARACTERS`, and in the shape
@@ -146,8 +148,12 @@ def dial_string(template: str, number: str) -> str:
     """
     check_dial_template(template)
     check_e164(number)
-    parsed = phonenumbers.parse(number, None)
-    national = re.sub(r"\D", "", phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))
+    national = ""
+    if "{national}" in template:  # parsing the number is most of the cost of an Originate's headers
+        parsed = phonenumbers.parse(number, None)
+        national = re.sub(
+            r"\D", "", phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+        )
     return check_dial_string(
         "dial string", template.format(number=number, digits=number[1:], national=national)
     )
