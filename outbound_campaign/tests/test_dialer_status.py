@@ -5,6 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 from odoo.tests import tagged
 
+from ..dialer.campaign_status import CampaignStatus
+from ..host.store import DialerStore
 from .dialer_common import TUESDAY_10AM, DialerCase
 
 BANNED, ALLOWED = "+442079460531", "+442079460532"
@@ -48,6 +50,35 @@ class TestDialerStatus(DialerCase):
         )
         self.assertEqual(unstaffed.dial_ratio, 1.0)
         self.assertTrue(unstaffed.dialing_status_at)
+
+    def test_a_status_written_keeps_the_campaigns_view_a_settings_change_builds_it_again(self):
+        """The host rebuilds a running campaign's view when the campaign changed, whoever wrote
+        it, but not for the dialing status it writes itself (every few calls)."""
+        campaign = self.create_campaign("Kept", agents=self.agent, phones=[ALLOWED])
+        campaign.action_run_now()
+        self.env.flush_all()
+        built = []
+        dialer_view = type(campaign)._dialer_view
+
+        def counting_dialer_view(record, *args, **kwargs):
+            built.append(record.id)
+            return dialer_view(record, *args, **kwargs)
+
+        self.patch(type(campaign), "_dialer_view", counting_dialer_view)
+        store = DialerStore(self.registry, self.server.id, "test@localhost:0")
+        store.load_campaigns(TUESDAY_10AM)
+        with store.env() as env:
+            status = CampaignStatus(campaign.id, "no_agent_ready", dial_ratio=1.5)
+            store.write_statuses(env, {campaign.id: (status, None)}, TUESDAY_10AM)
+        store.load_campaigns(TUESDAY_10AM)
+        self.assertEqual(built, [campaign.id])
+        # Behind the ORM's back, as an administrator's SQL would: built again all the same.
+        self.env.cr.execute(
+            "UPDATE outbound_campaign SET caller_id_name = 'Renamed' WHERE id = %s", [campaign.id]
+        )
+        (view,) = store.load_campaigns(TUESDAY_10AM)
+        self.assertEqual(built, [campaign.id, campaign.id])
+        self.assertEqual(view.caller_id_name, "Renamed")
 
     def test_dialing_status_outside_the_window_says_when_it_opens(self):
         campaign = self.create_campaign(
