@@ -21,6 +21,7 @@ are on their way, in a short transaction of their own (the bus writes them when 
 """
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import math
@@ -101,6 +102,7 @@ class DialerRunner:
         self._statuses_written = {}  # campaign id -> (reason, until, ratio) last written
         self._housekept_at = 0.0
         self._planned_at = 0.0
+        self._timeouts_at = 0.0
         self._requests_at = 0.0
         self._recordings_directory = ""
         self._wrap_ups_end = []  # ends of the wrap-ups this host started, not yet over
@@ -113,6 +115,7 @@ class DialerRunner:
         self._campaigns_at = None  # never loaded
         self._server = None
         self._bucket = None
+        self._turn_thread = None  # where the turns' transactions run, one at a time
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -127,6 +130,7 @@ class DialerRunner:
             return False
         self._server, link = self.store.load_server()
         self._bucket = TokenBucket(self._server.max_calls_per_second)
+        self._turn_thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="dialer-turn")
         open_calls, contacts = self.store.load_open_calls()
         self.calls.update({call.uuid: call for call in open_calls})
         self.contacts.update(contacts)
@@ -178,7 +182,7 @@ class DialerRunner:
                 recheck = not self._reconciled or self._unsettled
                 if self.ami.connected and recheck and time.monotonic() - self._reconciled_at >= RECHECK:
                     await self._reconcile()
-                self._turn(dial=self.ami.connected and self._reconciled and not self._stopping.is_set())
+                await self._turn(dial=self.ami.connected and self._reconciled and not self._stopping.is_set())
                 # The now-and-then work below (a few ms each) once the turn's Originates have left:
                 # done inside the turn, it held up every agent freed at that moment (the p99).
                 await asyncio.sleep(0)
@@ -208,15 +212,17 @@ class DialerRunner:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if not self._lease_lost:  # what the calls did until now; a new holder reconciles them otherwise
             try:
-                self._turn(dial=False)
+                await self._turn(dial=False)
                 if self._one_by_one:  # the results could not be stored together: row by row
-                    self._turn(dial=False)
+                    await self._turn(dial=False)
             except LeaseLost as exc:
                 _logger.warning("%s: the last results are left to the next holder", exc)
             except Exception:
                 _logger.exception("Could not store the last results of server %s", self.store.server_id)
             self.store.release_lease()
-        self.store.close_turn_cursor()
+        if self._turn_thread is not None:
+            await self._in_turn_thread(self.store.close_turn_cursor)
+            self._turn_thread.shutdown()
 
     async def _sleep(self, seconds):
         with contextlib.suppress(asyncio.TimeoutError):
@@ -304,11 +310,12 @@ class DialerRunner:
             for campaign in self._campaigns
         ]
 
-    def _turn(self, dial):
+    async def _turn(self, dial):
         """One short transaction: store what the calls and phones did since the last turn, end the
         wrap-ups that are over, then, if dialling, choose the next calls, claim them and write the
         campaigns' dialing statuses. Only once it is committed are Originates sent, then the live
-        notifications.
+        notifications. The transaction runs on the turns' thread (:meth:`_store_and_plan`): while
+        it waits for PostgreSQL, the loop goes on reading and folding Asterisk's events.
 
         Nothing is lost if the process dies before: the dialplan recorded every outcome in AstDB
         (never deleted by the dialer: it has no ``system`` permission; the dialplan drops each
@@ -336,26 +343,14 @@ class DialerRunner:
         taken = self._pending.take()
         if housekeeping:
             self._housekept_at = clock
-        self.store.changes.clear()
-        statuses = {}
+        # What the plan reads of the calls and phones, as they are now: the events folded while the
+        # transaction runs change the host's own maps, never these.
+        in_flight = [call for call in self.calls.values() if call.in_flight] if campaigns else []
+        device_states = dict(self.device_states) if campaigns else {}
         try:
-            # Nothing is written by a host that lost the server: the lease is checked first.
-            with self.store.turn_env() as env, self.store.fenced(env):
-                if taken.calls_or_agents:
-                    self.store.record_batch(
-                        env,
-                        list(taken.progress.values()),
-                        taken.finished,
-                        taken.missed_agents,
-                        taken.freed_agents,
-                        one_by_one=self._one_by_one,
-                    )
-                self.store.record_device_states(env, taken.device_changes)
-                if wrap_ups_over:
-                    self.store.end_wrap_ups(env, now)
-                plan, claimed, contacts = self._plan(env, campaigns) if campaigns else (None, [], {})
-                if plan is not None:
-                    statuses = self._write_statuses(env, plan.statuses)
+            plan, claimed, contacts, statuses = await self._in_turn_thread(
+                self._store_and_plan, taken, campaigns, wrap_ups_over, now, in_flight, device_states
+            )
         except Exception as exc:
             # Rolled back whole: keep what was to be stored for the next turn, send nothing.
             self._pending.restore(taken)
@@ -396,6 +391,39 @@ class DialerRunner:
         # After the Originates are on their way (tasks run in the order they were made): telling
         # the browsers costs a transaction and a NOTIFY, which no call should wait for.
         self._notify_if_due()
+
+    def _store_and_plan(self, taken, campaigns, wrap_ups_over, now, in_flight, device_states):
+        """The turn's transaction (on the turns' thread): returns the plan (None if not
+        dialling), the calls claimed, the contacts read and the dialing statuses written."""
+        self.store.changes.clear()
+        statuses = {}
+        # Nothing is written by a host that lost the server: the lease is checked first.
+        with self.store.turn_env() as env, self.store.fenced(env):
+            if taken.calls_or_agents:
+                self.store.record_batch(
+                    env,
+                    list(taken.progress.values()),
+                    taken.finished,
+                    taken.missed_agents,
+                    taken.freed_agents,
+                    one_by_one=self._one_by_one,
+                )
+            self.store.record_device_states(env, taken.device_changes)
+            if wrap_ups_over:
+                self.store.end_wrap_ups(env, now)
+            plan, claimed, contacts = (
+                self._plan(env, campaigns, in_flight, device_states) if campaigns else (None, [], {})
+            )
+            if plan is not None:
+                statuses = self._write_statuses(env, plan.statuses)
+        return plan, claimed, contacts, statuses
+
+    async def _in_turn_thread(self, work, *args):
+        """``work(*args)`` on the turns' thread, the turns' cursor's only user; inline in tests,
+        whose one connection serves the test's own thread only."""
+        if self.store.one_connection:
+            return work(*args)
+        return await asyncio.get_running_loop().run_in_executor(self._turn_thread, work, *args)
 
     def _serve_requests_if_due(self):
         """Now and then (every ``refresh``), in one short transaction of its own: what Odoo asks
@@ -439,14 +467,13 @@ class DialerRunner:
         if not getattr(answer, "success", False):
             _logger.warning("Asterisk refused to leave the message on call %s: %s", order.call.uuid, answer)
 
-    def _plan(self, env, campaigns):
+    def _plan(self, env, campaigns, in_flight, device_states):
         """Read the ready agents with a free phone, the calls of other servers that want agents
-        they share with ours, their reserved contacts and the due contacts, let the engine decide,
-        claim its choices."""
+        they share with ours, their reserved contacts and the due contacts, let the engine decide
+        (``in_flight``: this host's calls in flight), claim its choices."""
         now = self.clock()
         campaign_ids = [campaign.id for campaign in campaigns]
-        agents = free_agents(self.store.load_ready_agents(env, campaign_ids), self.device_states)
-        in_flight = [call for call in self.calls.values() if call.in_flight]
+        agents = free_agents(self.store.load_ready_agents(env, campaign_ids), device_states)
         elsewhere = {cid for agent in agents for cid in agent.campaign_ids} - set(campaign_ids)
         wanting_agents = self.store.calls_wanting_agents_elsewhere(env, elsewhere)
         free_channels = max(0, self._server.max_channels - len(in_flight))
@@ -645,6 +672,12 @@ class DialerRunner:
             self._wake.set()
 
     def _check_timeouts(self):
+        """Close the calls whose last event will not come, looked at once a tick: their wait is
+        seconds long (``events.SETTLE``), and at 500 agents a look at every wake cost more than
+        the turn itself."""
+        if time.monotonic() - self._timeouts_at < self.tick:
+            return
+        self._timeouts_at = time.monotonic()
         now = self.clock()
         for call in list(self.calls.values()):
             transition = check_timeouts(call, now)

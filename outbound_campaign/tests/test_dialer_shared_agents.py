@@ -87,7 +87,7 @@ class TestDefectASharedAgents(DialerCase):
             runner._bucket = TokenBucket(50)
             campaigns = store.load_campaigns(TUESDAY_10AM)
             with store.env() as env:
-                decided, claimed, _contacts = runner._plan(env, campaigns)
+                decided, claimed, _contacts = runner._plan(env, campaigns, [], {})
             self.env.invalidate_all()
             return decided, claimed
 
