@@ -1,5 +1,6 @@
 from datetime import date, timedelta
 
+from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
@@ -86,12 +87,15 @@ class TestCampaignLifecycle(OutboundCampaignCase):
         self.assertEqual(still_running.state, "running")
 
     def test_cron_closes_campaign_past_end_date(self):
-        self.campaign.write({"date_start": date.today() - timedelta(days=3), "date_end": date.today()})
+        # The day as the campaign counts it, in the user's time zone: late in the evening UTC, the
+        # system's date.today() is already yesterday in a zone east of it (the test user's).
+        today = fields.Date.context_today(self.campaign)
+        self.campaign.write({"date_start": today - timedelta(days=3), "date_end": today})
         self.campaign.action_run_now()
         self.campaign.action_pause()
         self.env["outbound.campaign"]._cron_close_finished_campaigns()
         self.assertEqual(self.campaign.state, "paused", "the end date is the last calling day")
-        self.campaign.date_end = date.today() - timedelta(days=1)
+        self.campaign.date_end = today - timedelta(days=1)
         self.env["outbound.campaign"]._cron_close_finished_campaigns()
         self.assertEqual(self.campaign.state, "done")
 
