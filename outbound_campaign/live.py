@@ -8,7 +8,17 @@ browser reads the figures back through the ORM, under its user's access rules.
 - an agent's console: on the agent's own partner channel.
 """
 
+from functools import partial
+
+from odoo.sql_db import db_connect
 from odoo.tools import SQL
+
+from odoo.addons.bus.models.bus import (
+    ODOO_NOTIFY_FUNCTION,
+    channel_with_db,
+    get_notify_payloads,
+    json_dump,
+)
 
 DASHBOARD = "outbound_campaign/dashboard"
 AGENT = "outbound_campaign/agent"
@@ -22,7 +32,11 @@ def notify_dashboard(env, campaign_ids):
 
 
 def notify_agents(env, agent_ids):
-    """Tell each agent's console that their state or call changed."""
+    """Tell each agent's console that their state or call changed.
+
+    One bus row per agent, all written in one INSERT, and the bus woken once the transaction
+    commits, as ``bus.bus._sendone`` does: its ORM create cost a busy dialer host more than
+    storing the calls themselves (hundreds of agents' rows several times a second)."""
     if not agent_ids:
         return
     env["outbound.agent"].flush_model(["state", "user_id"])
@@ -36,7 +50,34 @@ def notify_agents(env, agent_ids):
             sorted(set(agent_ids)),
         )
     )
-    for agent_id, state, partner_id in env.cr.fetchall():
-        env["bus.bus"]._sendone(
-            env["res.partner"].browse(partner_id), AGENT, {"agent_id": agent_id, "state": state}
+    rows = env.cr.fetchall()
+    if not rows:
+        return
+    channels = [
+        channel_with_db(env.cr.dbname, env["res.partner"].browse(partner_id))
+        for _agent, _state, partner_id in rows
+    ]
+    env.cr.execute(
+        SQL(
+            "INSERT INTO bus_bus (channel, message, create_uid, write_uid, create_date, write_date) VALUES %s",
+            SQL(", ").join(
+                SQL(
+                    "(%s, %s, %s, %s, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')",
+                    json_dump(channel),
+                    json_dump({"type": AGENT, "payload": {"agent_id": agent_id, "state": state}}),
+                    env.uid,
+                    env.uid,
+                )
+                for channel, (agent_id, state, _partner) in zip(channels, rows, strict=True)
+            ),
         )
+    )
+    env.cr.postcommit.add(partial(_wake_bus, channels))
+
+
+def _wake_bus(channels):
+    """What ``bus.bus`` does after its commit: NOTIFY its listener (in the ``postgres``
+    database) of the channels that have new rows."""
+    with db_connect("postgres").cursor() as cr:
+        for payload in get_notify_payloads(list(dict.fromkeys(channels))):
+            cr.execute(SQL("SELECT %s('imbus', %s)", SQL.identifier(ODOO_NOTIFY_FUNCTION), payload))

@@ -242,18 +242,30 @@ _STAMPS = {
 }
 
 
+_ORDER = tuple(CallState)
+_RANK = {state: rank for rank, state in enumerate(_ORDER)}
+
+
+def _with(call: CallView, **changes: object) -> CallView:
+    """``replace``, or the call itself when it already has these values: most events repeat
+    what is known, and a dialer folds a score of them per call."""
+    for name, value in changes.items():
+        if getattr(call, name) != value:
+            return replace(call, **changes)
+    return call
+
+
 def advance(call: CallView, state: CallState, now: datetime) -> CallView:
     """Move forward to ``state`` (never back), stamping the states passed on the way.
 
     Ringing is only stamped when reached: a call answered without a ringing event never rang as
     far as we know, and its ring time is then measured from the originate.
     """
-    order = list(CallState)
-    current, target = order.index(call.state), order.index(state)
+    current, target = _RANK[call.state], _RANK[state]
     if target <= current:
         return call
     changes: dict[str, object] = {"state": state}
-    for passed in order[current + 1 : target + 1]:
+    for passed in _ORDER[current + 1 : target + 1]:
         stamp = _STAMPS.get(passed)
         if stamp and getattr(call, stamp) is None and (passed is state or passed is not CallState.RINGING):
             changes[stamp] = now
@@ -266,10 +278,10 @@ def _on_response(call: CallView, event: Mapping[str, object], now: datetime) -> 
     if (header(event, "ActionID") or "").lower() == call.agent_action_id:
         if success:
             return call, None
-        return replace(call, agent_id=None, agent_leg_at=None), call.agent_id
+        return _with(call, agent_id=None, agent_leg_at=None), call.agent_id
     if success:
         return advance(call, CallState.ORIGINATING, now), None
-    refused = replace(call, error=header(event, "Message") or "Originate refused")
+    refused = _with(call, error=header(event, "Message") or "Originate refused")
     return end_call(refused, now), None
 
 
@@ -281,16 +293,16 @@ def _on_originate_response(
         call, header(event, "Uniqueid"), None
     ) == _AGENT_LEG:
         if success:
-            return replace(call, agent_answered_at=call.agent_answered_at or now), None
-        return replace(call, agent_id=None, agent_leg_at=None), call.agent_id
-    call = replace(call, reason=_int_header(event, "Reason"), originated_at=call.originated_at or now)
+            return _with(call, agent_answered_at=call.agent_answered_at or now), None
+        return _with(call, agent_id=None, agent_leg_at=None), call.agent_id
+    call = _with(call, reason=_int_header(event, "Reason"), originated_at=call.originated_at or now)
     if success:
         if call.campaign_type is CampaignType.AGENT_FIRST:
-            call = replace(call, agent_answered_at=call.agent_answered_at or now, first_channel_seen=True)
+            call = _with(call, agent_answered_at=call.agent_answered_at or now, first_channel_seen=True)
             return advance(call, CallState.ORIGINATING, now), None
-        call = replace(call, customer_dialled=True, first_channel_seen=True)
+        call = _with(call, customer_dialled=True, first_channel_seen=True)
         return advance(call, CallState.ANSWERED, now), None
-    call = replace(call, originate_failed_at=now)
+    call = _with(call, originate_failed_at=now)
     # Client first originates a Local channel, which Asterisk creates before anything can fail;
     # its events may still be on their way: Asterisk sends the OriginateResponse itself but
     # channel events through its message bus, and a loaded one delivers a refusal at once (busy,
@@ -307,20 +319,20 @@ def _on_channel(call: CallView, event: Mapping[str, object], now: datetime) -> t
     if leg is None:
         return call, None
     if leg == _FIRST:
-        call = replace(
+        call = _with(
             call, first_channel_seen=True, agent_channel=call.agent_channel or header(event, "Channel")
         )
         call = advance(call, CallState.ORIGINATING, now)
     if _is_customer_leg(call, leg):
         state = header(event, "ChannelState")
         if leg == _LINKED or state in ("5", "6"):  # a Local ;1 is created before any dial
-            call = replace(call, customer_dialled=True)
+            call = _with(call, customer_dialled=True)
         if state == "5":
             call = advance(call, CallState.RINGING, now)
         elif state == "6" and leg == _FIRST:
             call = advance(call, CallState.ANSWERED, now)
     elif leg == _FIRST and header(event, "ChannelState") == "6":
-        call = replace(call, agent_answered_at=call.agent_answered_at or now)
+        call = _with(call, agent_answered_at=call.agent_answered_at or now)
     return call, None
 
 
@@ -341,10 +353,10 @@ def _on_dial(call: CallView, event: Mapping[str, object], now: datetime) -> tupl
         # agent first: the customer's channel, which the agent's Leave message redirects
         customer = header(event, "DestChannel") if agent_first else call.customer_channel
         return advance(
-            replace(call, customer_dialled=True, customer_channel=customer), CallState.RINGING, now
+            _with(call, customer_dialled=True, customer_channel=customer), CallState.RINGING, now
         ), None
     status = (header(event, "DialStatus") or "").upper() or None
-    call = replace(call, dial_status=status, customer_dialled=True)
+    call = _with(call, dial_status=status, customer_dialled=True)
     if status == "ANSWER":
         call = advance(call, CallState.CONNECTED if agent_first else CallState.ANSWERED, now)
     return call, None
@@ -353,10 +365,10 @@ def _on_dial(call: CallView, event: Mapping[str, object], now: datetime) -> tupl
 def _on_hangup(call: CallView, event: Mapping[str, object], now: datetime) -> tuple[CallView, int | None]:
     leg = _leg(call, header(event, "Uniqueid"), header(event, "Linkedid"))
     if _is_customer_leg(call, leg):
-        call = replace(call, cause=significant_cause(call.cause, _int_header(event, "Cause")))
+        call = _with(call, cause=significant_cause(call.cause, _int_header(event, "Cause")))
     if leg != _FIRST:
         return call, None
-    call = replace(call, first_channel_gone_at=now)
+    call = _with(call, first_channel_gone_at=now)
     if (
         call.originate_failed_at is None
         and call.reason is None
@@ -384,14 +396,14 @@ def _on_user_event(call: CallView, event: Mapping[str, object], now: datetime) -
     name = header(event, "UserEvent")
     if name == "OcWaiting":
         channel = header(event, "Channel")
-        call = replace(call, customer_dialled=True, customer_channel=channel or call.customer_channel)
+        call = _with(call, customer_dialled=True, customer_channel=channel or call.customer_channel)
         return advance(call, CallState.ANSWERED, now), None
     if name == "OcConnected":
         return advance(call, CallState.CONNECTED, now), None
     if name == "OcAbandoned":
-        return replace(call, abandoned=True), None
+        return _with(call, abandoned=True), None
     if name == "OcMachine":  # oc-amd found a machine: no agent is sent to this call
-        return replace(call, amd_status=header(event, "AmdStatus"), amd_cause=header(event, "AmdCause")), None
+        return _with(call, amd_status=header(event, "AmdStatus"), amd_cause=header(event, "AmdCause")), None
     if name == "OcCallEnd":
         return end_call(call, now, record_from_user_event(event)), None
     return call, None
@@ -431,7 +443,7 @@ def fold_event(call: CallView, event: Mapping[str, object], now: datetime) -> Ca
         return CallTransition(call, False)
     new, agent_missed = handler(call, event, now)
     result = CallResult.of(new) if new.state is CallState.ENDED else None
-    return CallTransition(new, new != call, result, agent_missed)
+    return CallTransition(new, new is not call and new != call, result, agent_missed)
 
 
 def check_timeouts(call: CallView, now: datetime, settle: timedelta = SETTLE) -> CallTransition:
