@@ -604,11 +604,17 @@ class DialerStore:
                 WITH got AS (
                     UPDATE outbound_contact
                        SET state = 'in_progress', write_date = now() AT TIME ZONE 'UTC', write_uid = %s
-                     -- ARRAY(): the rows locked are looked up by their key, whatever the planner
-                     -- guesses (IN () let it scan the whole table for a hash join)
-                     WHERE id = ANY(ARRAY(SELECT id FROM outbound_contact
-                                           WHERE id = ANY(%s) AND state = 'pending'
-                                             FOR UPDATE SKIP LOCKED))
+                     -- Each contact locked as looked up by its key, its state checked once locked:
+                     -- no plan can then use the due index (pending contacts only). Given the keys as
+                     -- a list (= ANY, IN ()) or with the state, the planner scanned the whole table
+                     -- or, its statistics not yet counting a list just loaded, the whole due index
+                     -- once per key: 80 ms for 140 calls instead of 8. (LIMIT 1, the key being
+                     -- unique, keeps the state test out of the lookup.)
+                     WHERE id = ANY(ARRAY(SELECT locked.id FROM unnest(%s::int[]) AS wanted(id),
+                                          LATERAL (SELECT id, state FROM outbound_contact
+                                                    WHERE id = wanted.id
+                                                      FOR UPDATE SKIP LOCKED LIMIT 1) locked
+                                           WHERE locked.state = 'pending'))
                  RETURNING id
                 ), called AS (
                     INSERT INTO outbound_call (uuid, campaign_id, company_id, contact_id, agent_id,
