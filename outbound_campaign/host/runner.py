@@ -43,6 +43,7 @@ from ..dialer.device_state import fold_device_states, free_agents, offerable
 from ..dialer.events import FOLDED_EVENTS, call_uuid_of, check_timeouts, fold_event
 from ..dialer.notices import AGENT_INTERVAL, PendingNotices
 from ..dialer.orders import LeaveMessageOrder
+from ..dialer.outcomes import CampaignType
 from ..dialer.pacing import PacingCount, TokenBucket
 from ..dialer.reconciliation import RECONCILE_GRACE, reconcile
 from ..dialer.retries import decide_retry
@@ -669,7 +670,11 @@ class DialerRunner:
             or transition.call.agent_answered_at != call.agent_answered_at
         ):
             self._pending.progress[uuid_] = transition.call
-            self._wake.set()
+            # An agent-first call that moved on frees no one and keeps no one waiting: stored with
+            # the next turn (a call ended, a phone freed, or the tick), never in a turn of its own
+            # that the next results would wait for.
+            if transition.call.campaign_type is not CampaignType.AGENT_FIRST:
+                self._wake.set()
 
     def _check_timeouts(self):
         """Close the calls whose last event will not come, looked at once a tick: their wait is
