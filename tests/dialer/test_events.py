@@ -395,3 +395,18 @@ def test_the_agent_legs_own_dialled_channel_is_not_the_customer():
     phone = {"Uniqueid": "1795778013.30", "Linkedid": f"{UUID}-a", "Cause": "21"}
     (transition,) = steps(waiting, (5, {"Event": "Hangup", **phone}))
     assert transition.call.cause is None
+
+
+def test_an_event_that_says_nothing_new_leaves_the_call_as_it_is():
+    """The very same call back, unchanged: a dialer folds a score of events a call, most of them
+    repeating what it knows, and copies nothing for those."""
+    newstate = {"Event": "Newstate", "Uniqueid": UUID, "Linkedid": UUID, "Channel": "PJSIP/2001-01"}
+    first, repeated, answered = steps(
+        call(),
+        (1, newstate | {"ChannelState": "5"}),
+        (2, newstate | {"ChannelState": "5"}),
+        (3, newstate | {"ChannelState": "6"}),
+    )
+    assert first.changed and first.call.agent_channel == "PJSIP/2001-01"
+    assert not repeated.changed and repeated.call is first.call
+    assert answered.changed and answered.call.agent_answered_at == T0 + timedelta(seconds=3)
