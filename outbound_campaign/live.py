@@ -8,17 +8,9 @@ browser reads the figures back through the ORM, under its user's access rules.
 - an agent's console: on the agent's own partner channel.
 """
 
-from functools import partial
-
-from odoo.sql_db import db_connect
 from odoo.tools import SQL
 
-from odoo.addons.bus.models.bus import (
-    ODOO_NOTIFY_FUNCTION,
-    channel_with_db,
-    get_notify_payloads,
-    json_dump,
-)
+from odoo.addons.bus.models.bus import channel_with_db, json_dump
 
 DASHBOARD = "outbound_campaign/dashboard"
 AGENT = "outbound_campaign/agent"
@@ -34,8 +26,8 @@ def notify_dashboard(env, campaign_ids):
 def notify_agents(env, agent_ids):
     """Tell each agent's console that their state or call changed.
 
-    One bus row per agent, all written in one INSERT, and the bus woken once the transaction
-    commits, as ``bus.bus._sendone`` does: its ORM create cost a busy dialer host more than
+    One bus row per agent, all written in one INSERT, and the bus woken by its own hook once the
+    transaction commits, as ``bus.bus._sendone`` does: its ORM create cost a busy dialer host more than
     storing the calls themselves (hundreds of agents' rows several times a second)."""
     if not agent_ids:
         return
@@ -72,12 +64,6 @@ def notify_agents(env, agent_ids):
             ),
         )
     )
-    env.cr.postcommit.add(partial(_wake_bus, channels))
-
-
-def _wake_bus(channels):
-    """What ``bus.bus`` does after its commit: NOTIFY its listener (in the ``postgres``
-    database) of the channels that have new rows."""
-    with db_connect("postgres").cursor() as cr:
-        for payload in get_notify_payloads(list(dict.fromkeys(channels))):
-            cr.execute(SQL("SELECT %s('imbus', %s)", SQL.identifier(ODOO_NOTIFY_FUNCTION), payload))
+    # The bus's own after-commit NOTIFY, one for this transaction's channels and any _sendone's.
+    env["bus.bus"]._ensure_hooks()
+    env.cr.postcommit.data["bus.bus.channels"].update(channels)
