@@ -75,8 +75,8 @@ class ContactImport:
                 rows_done += batch.row_count
                 self.report_progress(min(99.0, 100.0 * rows_done / (self.row_count or 1)))
 
-            for records in batched(self.table.rows, COPY_CHUNK):
-                batch = self._read_batch(records)
+            # map(): the file's rows are gone once read into a batch, not kept through the next store.
+            for batch in map(self._read_batch, batched(self.table.rows, COPY_CHUNK)):
                 normaliser.submit([row[1] for row in batch.candidates])
                 pending.append(batch)
                 if len(pending) > LOOKAHEAD:
@@ -136,10 +136,11 @@ class ContactImport:
                 self._reject(batch, "invalid", line, self.env._("The phone number is too long."), values)
                 continue
             # Cleaned: free of control characters ("" for none), as sql_copy.copy_clean_fields needs.
-            # The phone, stripped and free of them, is stored as written.
-            fields_values = [
-                rows.clean_text(values[index]) if index is not None else "" for index in field_indexes
-            ]
+            # The phone, stripped and free of them, is stored as written. A tuple, as the row's
+            # values: the candidate holds only strings then, untracked by the garbage collector.
+            fields_values = tuple(
+                [rows.clean_text(values[index]) if index is not None else "" for index in field_indexes]
+            )
             extra = {
                 name: rows.clean_text(values[index]) for name, index in extra_columns if values[index].strip()
             }
@@ -155,6 +156,10 @@ class ContactImport:
         numbers = {normalised[phone][0] for _line, phone, *_rest in batch.candidates} - {None}
         cr.execute(SQL("%s", do_not_call.listed_numbers(self.campaign.company_id.id, numbers)))
         listed = {e164 for (e164,) in cr.fetchall()}
+        # The temporary table has no statistics, and even with them the planner prefers a
+        # sequential scan, which costs a batch as much as every number imported so far (110 ms a
+        # batch at 1,000,000 against 45 ms through the index). The index for this query only.
+        cr.execute(SQL("SET LOCAL enable_seqscan = off"))
         cr.execute(
             SQL(
                 "SELECT phone_e164, line FROM %s WHERE phone_e164 = ANY(string_to_array(%s, ' '))",
@@ -163,6 +168,7 @@ class ContactImport:
             )
         )
         seen = dict(cr.fetchall())
+        cr.execute(SQL("SET LOCAL enable_seqscan TO DEFAULT"))
         to_insert = []
         for line, phone, fields_values, extra, values in batch.candidates:
             e164, reason = normalised[phone]
@@ -183,8 +189,11 @@ class ContactImport:
             else:
                 seen[e164] = line
                 to_insert.append((fields_values, e164, extra, line))
+        # In the index's order: each of its pages is then read once a batch, where numbers in the
+        # file's order would fetch them again and again once the index outgrows the session's
+        # temporary buffers (200 against 90 ms a batch at 1,000,000 numbers).
         sql_copy.copy_rows(
-            cr, SEEN_TABLE, ["phone_e164", "line"], [(e164, line) for _f, e164, _x, line in to_insert]
+            cr, SEEN_TABLE, ["phone_e164", "line"], sorted((e164, line) for _f, e164, _x, line in to_insert)
         )
         partner_ids = self._partners_of(to_insert)
         ids = contact_insert.insert_contacts(

@@ -125,17 +125,19 @@ def csv_rows(lines, separator):
 
 
 def fit_row(fields, width, separator):
-    """The row cut to the header's ``width``: fields beyond it belong to the last column (unquoted
-    separators in the seed's addresses), joined back with the separator and one space; missing
-    fields are empty."""
+    """The row cut to the header's ``width``, as a tuple: fields beyond it belong to the last column
+    (unquoted separators in the seed's addresses), joined back with the separator and one space;
+    missing fields are empty. A tuple of strings, which Python's garbage collector stops tracking:
+    an import holds batches of 20,000 rows, and lists would make each batch trigger a full
+    collection of the server process's objects."""
     if len(fields) > width:
         last = (separator.strip() + " " if separator.strip() else separator).join(
             field.strip() for field in fields[width - 1 :]
         )
-        return [*fields[: width - 1], last]
+        return (*fields[: width - 1], last)
     if len(fields) < width:
-        return fields + [""] * (width - len(fields))
-    return fields
+        return (*fields, *[""] * (width - len(fields)))
+    return tuple(fields)
 
 
 def clean_text(value):

@@ -28,7 +28,7 @@ def test_seed_rows_wider_than_the_header_belong_to_its_last_column():
     records = list(rows.csv_rows(io.StringIO(SEED_EXAMPLE), separator))
     assert separator == ","
     assert rows.fit_row(records[1][1], 5, separator)[-1] == "Westminster, London SW1A 0AA, UK"
-    assert rows.fit_row(["a"], 3, separator) == ["a", "", ""]
+    assert rows.fit_row(["a"], 3, separator) == ("a", "", "")
 
 
 def test_lines_are_where_records_start():
