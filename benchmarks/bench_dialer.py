@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import psutil
-from odoo_database import argument_parser, open_registry
+from odoo_database import argument_parser, freeze_heap, open_registry
 
 import odoo
 from odoo.tools import SQL
@@ -307,6 +307,7 @@ def main():
     )
     args = parser.parse_args()
     registry = open_registry(args, "--log-level=warn")
+    freeze_heap()
     only = set(args.only or ("latency", "throughput", "selection"))
     print("== dialer")
     if "latency" in only:

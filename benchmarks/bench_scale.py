@@ -29,7 +29,7 @@ import time
 
 import psutil
 from bench_dialer import AmiClient, dialer_command, ms, percentile, ping_round_trips, print_profile, processes
-from odoo_database import argument_parser, open_registry
+from odoo_database import argument_parser, freeze_heap, open_registry
 
 import odoo
 from odoo.tools import SQL
@@ -399,6 +399,7 @@ def main():
     parser.add_argument("--no-profile", action="store_true")
     args = parser.parse_args()
     registry = open_registry(args, "--log-level=warn")
+    freeze_heap()
     # The simulator's and the AMI links' chatter (each size opens and closes its own) is not a figure.
     for name, level in (
         ("pbxsim", logging.WARNING),

@@ -10,6 +10,7 @@ namespace, that died). A host that finds its lease lost writes nothing more and 
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -86,6 +87,11 @@ class OutboundDialer(Command):
         if not server_ids:
             sys.exit(f"outbound_dialer: database {dbname} has no active dialer server")
         sys.setswitchinterval(GIL_SWITCH_INTERVAL)
+        # Odoo's registry is some 150,000 objects that live as long as the process. Out of the
+        # collector's reach, a full collection scans only what the dialer made since, instead of
+        # stopping every thread for 100 ms or more every few seconds while calls wait.
+        gc.collect()
+        gc.freeze()
         asyncio.run(self._serve(registry, server_ids, options))
 
     @staticmethod
