@@ -13,7 +13,7 @@ import sys
 import time
 from datetime import timedelta
 
-from odoo_database import argument_parser, open_registry
+from odoo_database import argument_parser, open_registry, vacuum
 
 from odoo import SUPERUSER_ID, Command, api
 from odoo.tools import SQL
@@ -196,12 +196,6 @@ def destroy(registry, server_id, campaign_ids):
         users.unlink()
         partners.unlink()
         env["outbound.dialer.server"].browse(server_id).unlink()
-
-
-def vacuum(registry, options, *tables):
-    with registry.cursor() as cr:
-        cr._cnx.autocommit = True  # VACUUM refuses to run in a transaction block
-        cr.execute(SQL("VACUUM (%s) %s", SQL(options), SQL(", ").join(map(SQL.identifier, tables))))
 
 
 def measure(registry, campaign_ids):

@@ -44,7 +44,7 @@ import openpyxl
 import phonenumbers
 import psycopg2.errors
 import xlsxwriter
-from odoo_database import argument_parser, open_registry
+from odoo_database import argument_parser, open_registry, vacuum
 from psycopg2 import sql
 
 import odoo
@@ -265,9 +265,8 @@ def print_import_step(name, size, step):
 def settle(registry):
     """The same start for every import step: the contacts a step rolled back vacuumed, and its
     writes checkpointed, here rather than by autovacuum and the checkpointer during the next step."""
+    vacuum(registry, "", "outbound_contact")
     with registry.cursor() as cr:
-        cr._cnx.autocommit = True  # VACUUM refuses to run in a transaction block
-        cr.execute(SQL("VACUUM outbound_contact"))
         try:
             cr.execute(SQL("CHECKPOINT"))
         except psycopg2.errors.InsufficientPrivilege:

@@ -5,6 +5,7 @@ import argparse
 import gc
 
 import odoo
+from odoo.tools import SQL
 
 
 def argument_parser(doc):
@@ -19,6 +20,19 @@ def open_registry(args, *options):
     odoo.tools.config.parse_config(["-c", args.config, "-d", args.database, *options])
     odoo.modules.module.initialize_sys_path()
     return odoo.modules.registry.Registry(args.database)
+
+
+def vacuum(registry, options, *tables):
+    """VACUUM ``tables`` with ``options`` (their SQL text, "" for none), outside a transaction."""
+    with registry.cursor() as cr:
+        cr._cnx.autocommit = True  # VACUUM refuses to run in a transaction block
+        cr.execute(
+            SQL(
+                "VACUUM %s %s",
+                SQL("(%s)", SQL(options)) if options else SQL(""),
+                SQL(", ").join(map(SQL.identifier, tables)),
+            )
+        )
 
 
 #: Young collections between two full ones in the benchmark's process (Python's default: 10).
