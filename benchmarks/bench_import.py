@@ -42,13 +42,11 @@ import time
 
 import openpyxl
 import phonenumbers
-import psycopg2.errors
 import xlsxwriter
-from odoo_database import argument_parser, open_registry, vacuum
+from odoo_database import argument_parser, open_registry, settle
 from psycopg2 import sql
 
 import odoo
-from odoo.tools import SQL
 
 FIRSTNAMES = ["Ann", "Bob", "Chloé", "David", "Émile", "Fatima", "George", "Hélène", "Ian", "Jade"]
 LASTNAMES = ["Smith", "Jones", "Taylor", "Brown", "Dupont", "Martin", "Wilson", "Evans", "Moreau", "Khan"]
@@ -262,17 +260,6 @@ def print_import_step(name, size, step):
     return growth
 
 
-def settle(registry):
-    """The same start for every import step: the contacts a step rolled back vacuumed, and its
-    writes checkpointed, here rather than by autovacuum and the checkpointer during the next step."""
-    vacuum(registry, "", "outbound_contact")
-    with registry.cursor() as cr:
-        try:
-            cr.execute(SQL("CHECKPOINT"))
-        except psycopg2.errors.InsufficientPrivilege:
-            print("  (no CHECKPOINT between the steps: the role is neither a superuser nor in pg_checkpoint)")
-
-
 def bench_import_sizes(args, registry, row_count, large_count):
     """The import of ``row_count`` and ``large_count`` CSV rows and of ``row_count`` XLSX rows,
     each in a fresh process: time, memory and progress, the large one against the small one. The
@@ -297,7 +284,7 @@ def bench_import_sizes(args, registry, row_count, large_count):
             with open(os.path.join(folder, name), "wb") as out:
                 out.write(data)
         for name in (small_name, large_name, small_name, large_name, small_name, xlsx_name):
-            settle(registry)
+            settle(registry, "outbound_contact")
             step = run_import_step(args, os.path.join(folder, name))
             step["memory"] = print_import_step(name, len(files[name]), step)
             steps[name].append(step)

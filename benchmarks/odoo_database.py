@@ -4,6 +4,8 @@ them) and the Odoo registry of that database."""
 import argparse
 import gc
 
+import psycopg2.errors
+
 import odoo
 from odoo.tools import SQL
 
@@ -23,7 +25,8 @@ def open_registry(args, *options):
 
 
 def vacuum(registry, options, *tables):
-    """VACUUM ``tables`` with ``options`` (their SQL text, "" for none), outside a transaction."""
+    """VACUUM ``tables`` (every table of the database if none) with ``options`` (their SQL text, ""
+    for none), outside a transaction."""
     with registry.cursor() as cr:
         cr._cnx.autocommit = True  # VACUUM refuses to run in a transaction block
         cr.execute(
@@ -33,6 +36,19 @@ def vacuum(registry, options, *tables):
                 SQL(", ").join(map(SQL.identifier, tables)),
             )
         )
+
+
+def settle(registry, *tables):
+    """The same start for every measured step: ``tables`` (every table if none) vacuumed and
+    analysed, and the writes checkpointed, here rather than by autovacuum and the checkpointer
+    during the step. What the previous step or benchmark rolled back or deleted (hundreds of
+    thousands of rows) is otherwise vacuumed while the next one is measured."""
+    vacuum(registry, "ANALYZE", *tables)
+    with registry.cursor() as cr:
+        try:
+            cr.execute(SQL("CHECKPOINT"))
+        except psycopg2.errors.InsufficientPrivilege:
+            print("  (no CHECKPOINT before the step: the role is neither a superuser nor in pg_checkpoint)")
 
 
 #: Young collections between two full ones in the benchmark's process (Python's default: 10).
