@@ -14,8 +14,8 @@ Run by ``make bench`` (scripts/bench.sh) against a throwaway database:
   200,000-row XLSX; against the baseline of the same process just before the step (Odoo loaded,
   the file uploaded) — goal: the far cell adds nothing, the 200,000 rows a few MB;
 - the import step (``action_import``) of a 200,000-row and a 1,000,000-row CSV (``--large-rows``)
-  and of a 200,000-row XLSX, each in a process of its own, the small CSV three times and the large
-  twice (alternated), the XLSX once: its time (goal: the best of the large CSV at most 5.5x the best
+  and of a 200,000-row XLSX, each in a process of its own, each CSV three times (alternated,
+  the large first), the XLSX once: its time (goal: the best of the large CSV at most 5.5x the best
   of the small one, linear), the peak RSS of the process against its RSS just before
   the step plus the peak RSS of each of its phone workers (goal: no more at 1,000,000 rows than at
   200,000, within 10 %), and the progress the wizard reported after its first batch. Each step
@@ -263,7 +263,7 @@ def print_import_step(name, size, step):
 def bench_import_sizes(args, registry, row_count, large_count):
     """The import of ``row_count`` and ``large_count`` CSV rows and of ``row_count`` XLSX rows,
     each in a fresh process: time, memory and progress, the large one against the small one. The
-    CSV steps run in turns, alternated (small, large, small, large, small): the ratio takes the
+    CSV steps run in turns, alternated (large, small, large, small, large, small): the ratio takes the
     best time of each, and the memory the highest peak, as one step's time moves by 20 % here."""
     large_rows = make_rows(large_count)
     small_name, large_name, xlsx_name = (
@@ -283,7 +283,7 @@ def bench_import_sizes(args, registry, row_count, large_count):
         for name, data in files.items():
             with open(os.path.join(folder, name), "wb") as out:
                 out.write(data)
-        for name in (small_name, large_name, small_name, large_name, small_name, xlsx_name):
+        for name in (large_name, small_name, large_name, small_name, large_name, small_name, xlsx_name):
             settle(registry, "outbound_contact")
             step = run_import_step(args, os.path.join(folder, name))
             step["memory"] = print_import_step(name, len(files[name]), step)
