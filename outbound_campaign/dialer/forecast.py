@@ -10,6 +10,7 @@ windows; at campaign level the campaign's clock is the estimate.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -92,10 +93,12 @@ def exhaust(now: datetime, contacts_left: int, per_hour: float, window: CallingW
         return Forecast(NOT_WITHIN_DATES)
     if window.date_end is None:
         # The weekly pattern repeats: skip the whole weeks the list still needs rather than walk
-        # them day by day (a DST hour falling inside the window is the only inexactness).
+        # them day by day (a DST hour falling inside the window is the only inexactness). Any
+        # seven days hold one week's calling time: what is left after the skip is less than a
+        # week's walk, or exactly one (the end of its last stretch, not the next opening).
         start, end = window.daily_span()
         per_week = timedelta(seconds=len(window.weekdays) * (end - start))
-        weeks = int(remaining / per_week) - 1
+        weeks = math.ceil(remaining / per_week) - 1
         if weeks > 0:
             at = _weeks_later(at, window.tz, weeks)
             remaining -= per_week * weeks

@@ -120,3 +120,16 @@ def test_long_lists_skip_whole_weeks_exactly():
     )
     # in summer the same wall-clock end is an hour earlier in UTC
     assert exhaust(utc(2025, 1, 6, 10), 25 * 25 * 60, 60.0, window) == Forecast(ON_PACE, utc(2025, 6, 27, 14))
+
+
+@pytest.mark.parametrize(
+    "start", [utc(2025, 1, 6, 10), utc(2025, 1, 8, 13, 17), utc(2025, 1, 11, 9), utc(2025, 1, 10, 16)]
+)
+@pytest.mark.parametrize("hours", [0.5, 24.0, 25.0, 26.5, 49.99, 50.0, 50.01, 137.25, 250.0])
+def test_skipping_weeks_lands_where_walking_does(start, hours):
+    # A window with an end date is walked day by day: both must agree, whatever the start and
+    # whether the list needs whole weeks (25 callable hours each) or a part of one more.
+    walked = london_office(date_end=date(2026, 12, 31))
+    assert exhaust(start, round(hours * 60), 60.0, london_office()) == exhaust(
+        start, round(hours * 60), 60.0, walked
+    )
