@@ -130,6 +130,5 @@ def test_skipping_weeks_lands_where_walking_does(start, hours):
     # A window with an end date is walked day by day: both must agree, whatever the start and
     # whether the list needs whole weeks (25 callable hours each) or a part of one more.
     walked = london_office(date_end=date(2026, 12, 31))
-    assert exhaust(start, round(hours * 60), 60.0, london_office()) == exhaust(
-        start, round(hours * 60), 60.0, walked
-    )
+    contacts = round(hours * 60)
+    assert exhaust(start, contacts, 60.0, london_office()) == exhaust(start, contacts, 60.0, walked)
