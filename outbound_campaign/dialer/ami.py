@@ -354,7 +354,7 @@ class AmiClient:
             except Exception:
                 _logger.exception("AMI event callback %r failed on %s", callback, name)
                 continue
-            if inspect.isawaitable(result):
+            if result is not None and inspect.isawaitable(result):  # isawaitable is dear, per event
                 self._spawn(result)
 
     def _spawn(self, awaitable: Awaitable[Any]) -> None:

@@ -7,17 +7,16 @@ panoramisk's case-insensitive ``Message`` costs more than the parse. Pure Python
 
 from __future__ import annotations
 
-import re
-
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
 #: An event's headers as Asterisk spells them; a repeated header (``ChanVariable``) is a list.
 Event = dict[str, str | list[str]]
 
-#: A header that makes a message the answer to one of our actions (panoramisk routes those).
-_ANSWER_HEADER = re.compile(r"^(?:ActionID|CommandID):", re.IGNORECASE | re.MULTILINE)
 _EOL = "\r\n"
+#: The headers that make an event the answer to one of our actions (panoramisk routes those), as
+#: Asterisk's manager writes them: looked for as text, in every frame (a regex cost 2 µs a frame).
+_ACTION_ID, _COMMAND_ID = f"{_EOL}ActionID:", f"{_EOL}CommandID:"
 
 
 def parse_event(frame: str) -> Event:
@@ -55,7 +54,7 @@ class AmiProtocol(AMIProtocol):
         self.queue.append(frames.pop())
         for frame in frames:
             frame = frame.strip()  # Asterisk sometimes ends a message with a single EOL
-            if frame.startswith("Event: ") and not _ANSWER_HEADER.search(frame):
+            if frame.startswith("Event: ") and _ACTION_ID not in frame and _COMMAND_ID not in frame:
                 name = frame[7:].partition(_EOL)[0].strip()
                 if name.lower() != "shutdown":
                     self.factory.event(name, frame)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from .amd import is_machine
 from .outcomes import (
@@ -101,8 +102,7 @@ class CallResult:
         )
 
 
-@dataclass(frozen=True)
-class CallTransition:
+class CallTransition(NamedTuple):
     """The call after one event: ``result`` when it just ended; ``agent_missed`` names an agent
     who did not take a client-first bridge leg (the host pauses them)."""
 
@@ -218,8 +218,7 @@ def end_call(call: CallView, ended_at: datetime, record: CallEndRecord | None = 
             machine=is_machine(amd_status),
             message_left=known.message_left,
         )
-    return replace(
-        call,
+    return call.evolve(
         state=CallState.ENDED,
         answered_at=answered_at,
         connected_at=connected_at,
@@ -247,11 +246,11 @@ _RANK = {state: rank for rank, state in enumerate(_ORDER)}
 
 
 def _with(call: CallView, **changes: object) -> CallView:
-    """``replace``, or the call itself when it already has these values: most events repeat
+    """``evolve``, or the call itself when it already has these values: most events repeat
     what is known, and a dialer folds a score of them per call."""
     for name, value in changes.items():
         if getattr(call, name) != value:
-            return replace(call, **changes)
+            return call.evolve(**changes)
     return call
 
 
@@ -269,7 +268,7 @@ def advance(call: CallView, state: CallState, now: datetime) -> CallView:
         stamp = _STAMPS.get(passed)
         if stamp and getattr(call, stamp) is None and (passed is state or passed is not CallState.RINGING):
             changes[stamp] = now
-    return replace(call, **changes)
+    return call.evolve(**changes)
 
 
 def _on_response(call: CallView, event: Mapping[str, object], now: datetime) -> tuple[CallView, int | None]:

@@ -146,6 +146,8 @@ def contact_zones(e164: str | None, explicit_tz: str | None, campaign_tz: str) -
 
 
 def require_aware(now: datetime) -> datetime:
+    if now.tzinfo is timezone.utc:  # what the host's clock gives, checked per event
+        return now
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("times given to the scheduler must be timezone-aware (UTC)")
     return now.astimezone(timezone.utc)

@@ -242,3 +242,15 @@ class CallView:
     def in_flight(self) -> bool:
         """Holds a trunk channel, or is about to."""
         return self.state is not CallState.ENDED
+
+    def evolve(self, **changes: object) -> CallView:
+        """``dataclasses.replace`` without its cost: the fields copied, not passed one by one to a
+        frozen ``__init__`` (which sets each of the thirty through ``object.__setattr__``). A
+        dialer folds a dozen events per call; at full rate ``replace`` was a sixth of its CPU.
+        Same result: a call view checks nothing on creation."""
+        unknown = changes.keys() - self.__dataclass_fields__.keys()
+        if unknown:
+            raise TypeError(f"CallView has no field {', '.join(sorted(unknown))}")
+        call = object.__new__(CallView)
+        call.__dict__.update(self.__dict__, **changes)
+        return call
