@@ -376,7 +376,8 @@ def bench_soak(registry, total, agents=50):
         f"calls {len(runner.calls)}, contacts {len(runner.contacts)}, pending writes {bool(runner._pending)}, "
         f"unfinished {len(runner._unfinished)}, unsettled {len(runner._unsettled)}, tasks {len(runner._tasks)}, "
         f"wrap-ups {len(runner._wrap_ups_end)}; per campaign: statuses {len(runner._statuses_written)}, "
-        f"ended since load {len(runner._ended_since_load)}; per phone: device states {len(runner.device_states)}"
+        f"ended since load {len(runner._ended_since_load)}; per phone: device states {len(runner.device_states)}, "
+        f"not yet stored {len(runner._phones_to_store)}"
     )
     print(
         f"  contacts left in progress: {in_progress}; calls not ended: {open_calls} (the last turn stores them)"

@@ -30,13 +30,15 @@ class FinishedCall:
 class PendingWrites:
     """The calls that moved on (by uuid, the latest state), the calls that ended, the agents who
     missed a client-first bridge leg, the agents to make ready again (their bridge leg could not be
-    sent) and the phones whose state changed (by device)."""
+    sent) and the phones whose state changed (by device); ``phones_freed``: a phone became free
+    since the last turn (its agent may take a call), whether or not its state is stored with it."""
 
     progress: dict[str, CallView] = field(default_factory=dict)
     finished: list[FinishedCall] = field(default_factory=list)
     missed_agents: set[int] = field(default_factory=set)
     freed_agents: set[int] = field(default_factory=set)
     device_changes: dict[str, str] = field(default_factory=dict)
+    phones_freed: bool = False
 
     def __bool__(self):
         return bool(
@@ -54,17 +56,22 @@ class PendingWrites:
         or phone freed, no customer waiting for an agent; a plan would find what the last one did."""
         return (
             bool(self.progress)
-            and not (self.finished or self.missed_agents or self.freed_agents or self.device_changes)
+            and not (self.finished or self.missed_agents or self.freed_agents or self.phones_freed)
             and all(call.campaign_type is CampaignType.AGENT_FIRST for call in self.progress.values())
         )
 
     def take(self):
         """Everything pending, leaving nothing behind."""
         taken = PendingWrites(
-            self.progress, self.finished, self.missed_agents, self.freed_agents, self.device_changes
+            self.progress,
+            self.finished,
+            self.missed_agents,
+            self.freed_agents,
+            self.device_changes,
+            self.phones_freed,
         )
         self.progress, self.finished, self.missed_agents, self.freed_agents = {}, [], set(), set()
-        self.device_changes = {}
+        self.device_changes, self.phones_freed = {}, False
         return taken
 
     def restore(self, taken):
@@ -74,3 +81,4 @@ class PendingWrites:
         self.missed_agents |= taken.missed_agents
         self.freed_agents |= taken.freed_agents
         self.device_changes = {**taken.device_changes, **self.device_changes}
+        self.phones_freed |= taken.phones_freed

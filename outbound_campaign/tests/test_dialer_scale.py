@@ -125,6 +125,7 @@ class TestDialerScale(DialerCase):
         # Bounded by campaigns and phones, whatever the number of calls.
         self.assertLessEqual(set(runner._statuses_written) | set(runner._ended_since_load), {campaign.id})
         self.assertLessEqual(set(runner.device_states), set(agents.mapped("channel")))
+        self.assertEqual(runner._phones_to_store, {}, "the phones' last states stored with the last turn")
         self.assertEqual(runner._wrap_ups_end, [], "no wrap-up on this campaign: none waited for")
         self.assertEqual(set(agents.mapped("state")), {"ready"})
 

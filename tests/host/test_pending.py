@@ -62,6 +62,19 @@ def test_only_agent_first_calls_moving_on_free_nothing_a_plan_could_use():
         {"finished": [finished("b")]},
         {"missed_agents": {1}},
         {"freed_agents": {2}},
-        {"device_changes": {"PJSIP/1": "NOT_INUSE"}},
+        {"phones_freed": True},
     ):
         assert not PendingWrites({"a": call("a", CallState.RINGING)}, **others).frees_nothing
+
+
+def test_a_phone_stored_busy_frees_nothing_a_phone_freed_does_until_its_turn_takes_it():
+    ringing = {"a": call("a", CallState.RINGING)}
+    assert PendingWrites(ringing, device_changes={"PJSIP/1": "INUSE"}).frees_nothing
+    pending = PendingWrites(dict(ringing), phones_freed=True)
+    taken = pending.take()
+    assert taken.phones_freed and not taken.frees_nothing
+    assert not pending.phones_freed
+    pending.progress.update(ringing)
+    assert pending.frees_nothing
+    pending.restore(taken)
+    assert pending.phones_freed, "a failed turn gives the freed phone back"
