@@ -2,7 +2,8 @@
 ratio to a baseline measured in the same run:
 
 * answered-call throughput (client-first calls answered and ended per second), detection on
-  against detection off, the Originates built by the engine (``dialer/orders.py``);
+  against detection off, the Originates built by the engine (``dialer/orders.py``): a burst of
+  a fraction of a second each, so ``TURNS`` of each, alternated, and the best of each;
 * machine detected → its leg hung up (``OcMachine`` → the ``Hangup`` of the call's channel, p50/p99),
   against a bare AMI Ping round trip.
 
@@ -19,6 +20,8 @@ from odoo_database import argument_parser, open_registry
 from pbxsim import Scenario, run_in_thread
 
 CALLS = 200
+#: Bursts of each kind: one lasts a quarter of a second, which a scheduling hiccup can double.
+TURNS = 5
 MACHINES = 300
 GOAL_THROUGHPUT_RATIO = 0.8
 GOAL_HANGUP_P99_MS = 50.0
@@ -115,11 +118,16 @@ def main():
     amd = engine()[0]
     print("== answering-machine detection")
     scenario = Scenario(seed=3, time_scale=0.01, ring_time=(0.0, 0.0), fail_time=(0.0, 0.0), amd_time=2.0)
+    offs, ons = [], []
     with run_in_thread(scenario) as sim:
-        off = asyncio.run(calls_per_second(sim.port, amd.AmdSettings(), CALLS))
-        on = asyncio.run(calls_per_second(sim.port, amd.AmdSettings(enabled=True), CALLS))
+        for _turn in range(TURNS):
+            offs.append(asyncio.run(calls_per_second(sim.port, amd.AmdSettings(), CALLS)))
+            ons.append(asyncio.run(calls_per_second(sim.port, amd.AmdSettings(enabled=True), CALLS)))
+    on, off = max(ons), max(offs)
     print(
-        f"  answered client-first calls per second, {CALLS} at once: detection on {on:.0f}/s, off {off:.0f}/s; "
+        f"  answered client-first calls per second, {CALLS} at once (best of {TURNS} alternated bursts; "
+        f"off {' '.join(f'{rate:.0f}' for rate in offs)}, on {' '.join(f'{rate:.0f}' for rate in ons)}): "
+        f"detection on {on:.0f}/s, off {off:.0f}/s; "
         f"ratio {on / off:.2f} (goal >= {GOAL_THROUGHPUT_RATIO}; the simulated analysis lasts 20 ms)"
     )
     machines = Scenario(seed=4, time_scale=0.001, ring_time=(0.0, 0.0), mix={"machine": 1.0})
