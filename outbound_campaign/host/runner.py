@@ -251,7 +251,9 @@ class DialerRunner:
             _logger.warning("DeviceStateList refused or unanswered: %s", exc)
             return
         self.device_states = fold_device_states({}, items)
-        self._pending.device_changes.update(self.device_states)
+        # Stored at once, over any older change not stored yet (which the list supersedes).
+        self._phones_to_store.update(self.device_states)
+        self._store_phones_with_next_turn()
 
     async def _on_disconnected(self, _client):
         self._reconciled = False
