@@ -1,7 +1,7 @@
 {
     "name": "Outbound Campaigns",
     "summary": "Outbound call campaigns through Asterisk: contacts, calling windows, agents, live dashboard",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Sales/CRM",
     "website": "https://github.com/outbound-campaign/outbound_campaign",
     "author": "outbound_campaign developers",

@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import SQL
 from odoo.tools.sql import create_index
 
 from odoo.addons.base.models.res_partner import _tz_get
@@ -11,6 +12,9 @@ from ..importer.phones import to_e164
 # Names and numbers end up in AMI headers, CSV exports and the agent's screen: control characters
 # (CR, LF, NUL, ...) have no business in any of them.
 TEXT_FIELDS = ("firstname", "lastname", "enterprise", "phone", "address")
+
+#: The unique index enrolling a record once in a campaign (the list refresh's ON CONFLICT).
+LIST_RECORD_INDEX = "outbound_contact_list_record_uniq"
 
 
 class OutboundContact(models.Model):
@@ -62,7 +66,8 @@ class OutboundContact(models.Model):
         ],
         default="pending",
         required=True,
-        index=True,
+        # No index of its own: outbound_contact_campaign_state_index and the due index serve every
+        # lookup by state, and each contact inserted or changing state would maintain one more.
     )
     attempt_count = fields.Integer("Attempts", default=0, readonly=True)
     next_attempt_at = fields.Datetime("Next attempt", help="Empty: as soon as possible.")
@@ -79,12 +84,6 @@ class OutboundContact(models.Model):
 
     _sql_constraints = [
         ("attempt_count_positive", "CHECK(attempt_count >= 0)", "Attempts cannot be negative."),
-        # A record is enrolled once in a campaign (contacts of no list have NULLs, all distinct).
-        (
-            "list_record_uniq",
-            "UNIQUE(campaign_id, list_model, list_res_id)",
-            "This record already is a contact of the campaign.",
-        ),
     ]
 
     def init(self):
@@ -103,6 +102,16 @@ class OutboundContact(models.Model):
         # wide contact rows.
         create_index(
             self.env.cr, "outbound_contact_campaign_state_index", self._table, ["campaign_id", "state"]
+        )
+        # A record is enrolled once in a campaign. Partial: the contacts of no list (imported or
+        # typed) are left out of it rather than each adding an entry of NULLs to maintain.
+        self.env.cr.execute(
+            SQL(
+                """CREATE UNIQUE INDEX IF NOT EXISTS %s ON %s (campaign_id, list_model, list_res_id)
+                   WHERE list_model IS NOT NULL""",
+                SQL.identifier(LIST_RECORD_INDEX),
+                SQL.identifier(self._table),
+            )
         )
 
     @api.model

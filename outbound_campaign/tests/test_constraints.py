@@ -71,6 +71,25 @@ class TestContactConstraints(OutboundCampaignCase):
         with self.assertRaisesRegex(ValidationError, "not a valid phone number"):
             self.env["outbound.contact"].create({"campaign_id": self.campaign.id, "phone": "12"})
 
+    @mute_logger("odoo.sql_db")
+    def test_a_record_enrolled_once_in_a_campaign(self):
+        Contact = self.env["outbound.contact"]
+        partner = self.env["res.partner"].create({"name": "Enrolled", "phone": "020 7946 0999"})
+        enrolled = {"campaign_id": self.campaign.id, "phone": "020 7946 0999"}
+        enrolled.update(list_model="res.partner", list_res_id=partner.id)
+        Contact.create(enrolled)
+        # The contacts of no list are left out of the unique index: as many as the campaign has.
+        Contact.create(
+            [
+                {"campaign_id": self.campaign.id, "phone": phone}
+                for phone in ("020 7946 0997", "020 7946 0998")
+            ]
+        )
+        with self.assertRaises(IntegrityError), self.cr.savepoint():
+            Contact.create(enrolled)
+        other = self.create_campaign("Other", phones=())
+        Contact.create({**enrolled, "campaign_id": other.id})
+
     def test_control_characters_refused(self):
         Contact = self.env["outbound.contact"]
         for field_name, value in (
