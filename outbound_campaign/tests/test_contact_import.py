@@ -1,5 +1,6 @@
 import base64
 import csv
+import gc
 import hashlib
 import io
 import json
@@ -426,6 +427,13 @@ class TestContactImportReport(ContactImportCase):
         self.assertIn("+442079460958 is on line 2", rejects[2][1])
         self.assertIn("+442079460960 is on line 4", rejects[4][1])
         self.assertEqual([row[0] for row in wizard.reject_preview], [3, 5, 6, 7])
+
+    def test_an_invalid_number_leaves_no_cycle_for_the_collector(self):
+        # Such a cycle holds the frames that called the parse, an import's batch among their
+        # locals, until a full collection.
+        gc.collect()
+        self.assertEqual(phones.to_e164("12345", "GB")[0], None)
+        self.assertEqual(gc.collect(), 0)
 
     def test_invalid_numbers_and_control_characters(self):
         data = (
