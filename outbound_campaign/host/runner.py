@@ -105,6 +105,8 @@ class DialerRunner:
         self._dashboard = PendingNotices()
         self._agents_changed = PendingNotices(AGENT_INTERVAL)  # their consoles not yet told
         self._statuses_written = {}  # campaign id -> (reason, until, ratio) last written
+        self._statuses_stored_at = 0.0
+        self._moved_since_statuses = set()  # campaigns whose contacts moved since then
         self._housekept_at = 0.0
         self._planned_at = 0.0
         self._timeouts_at = 0.0
@@ -376,7 +378,7 @@ class DialerRunner:
         self._one_by_one = False
         self._agents_changed.add(self.store.changes.agents)
         self._dashboard.add(self.store.changes.campaigns)
-        self._statuses_written.update(statuses)
+        self._statuses_stored(statuses, clock)
         self._wrap_ups_end = (
             [end for end in self._wrap_ups_end if end > now] if wrap_ups_over else self._wrap_ups_end
         )
@@ -511,11 +513,22 @@ class DialerRunner:
         return plan, claimed, contacts
 
     def _write_statuses(self, env, statuses):
-        """Write the campaigns' dialing statuses that changed since this host last wrote them.
-        ``no_contact_due`` runs until the next contact's due time, looked up again only when the
-        status begins, when the campaign's contacts moved, or once that time has passed."""
+        """Write the campaigns' dialing statuses that changed since this host last wrote them: a
+        campaign's first at once, its changes at most every ``refresh`` (at 500 agents on 50
+        campaigns one changes every few calls: an UPDATE in 95 % of the turns, for a figure the
+        dashboard shows). ``no_contact_due`` runs until the next contact's due time, looked up
+        again only when the status begins, when the campaign's contacts moved, or once that time
+        has passed."""
         now = self.clock()
-        changed = self.store.changes.campaigns
+        self._moved_since_statuses |= self.store.changes.campaigns
+        if time.monotonic() - self._statuses_stored_at < self.refresh:
+            statuses = {
+                campaign_id: status
+                for campaign_id, status in statuses.items()
+                if campaign_id not in self._statuses_written
+            }
+        changed = self._moved_since_statuses
+        self._moved_since_statuses = changed - statuses.keys()
         lookups = []
         for campaign_id, status in statuses.items():
             written = self._statuses_written.get(campaign_id)
@@ -543,6 +556,13 @@ class DialerRunner:
                 keys[campaign_id] = key
         self.store.write_statuses(env, to_write, now)
         return keys
+
+    def _statuses_stored(self, keys, clock):
+        """Once the turn that wrote them is committed: the statuses written (``_write_statuses``'
+        keys), and when (``time.monotonic()``) if any was."""
+        if keys:
+            self._statuses_written.update(keys)
+            self._statuses_stored_at = clock
 
     def _notify_if_due(self):
         """Once the turn's transaction is committed: tell the consoles of the agents whose state

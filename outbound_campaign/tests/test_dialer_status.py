@@ -1,11 +1,13 @@
 """What the dialer host tells: the do-not-call list at dial time, the campaigns' dialing status,
 the live notifications of the managers' dashboards."""
 
+import time
 from datetime import datetime, timedelta, timezone
 
 from odoo.tests import tagged
 
-from ..dialer.campaign_status import CampaignStatus
+from ..dialer.campaign_status import DIALING, NO_AGENT_READY, CampaignStatus
+from ..host.runner import DialerRunner
 from ..host.store import DialerStore
 from .dialer_common import TUESDAY_10AM, DialerCase
 
@@ -79,6 +81,25 @@ class TestDialerStatus(DialerCase):
         (view,) = store.load_campaigns(TUESDAY_10AM)
         self.assertEqual(built, [campaign.id, campaign.id])
         self.assertEqual(view.caller_id_name, "Renamed")
+
+    def test_a_campaigns_status_changes_are_written_at_most_every_refresh(self):
+        campaign = self.create_campaign("Flipping", agents=self.agent, phones=[ALLOWED])
+        campaign.action_run_now()
+        self.env.flush_all()
+        store = DialerStore(self.registry, self.server.id, "test@localhost:0")
+        runner = DialerRunner(store, clock=self.frozen_clock(), refresh=3600.0)
+
+        def plan_says(reason):
+            with store.env() as env:
+                keys = runner._write_statuses(env, {campaign.id: CampaignStatus(campaign.id, reason)})
+            runner._statuses_stored(keys, time.monotonic())
+            campaign.invalidate_recordset()
+            return campaign.dialing_status
+
+        self.assertEqual(plan_says(NO_AGENT_READY), NO_AGENT_READY)  # its first status: at once
+        self.assertEqual(plan_says(DIALING), NO_AGENT_READY)  # a change within the refresh waits
+        runner.refresh = 0.0
+        self.assertEqual(plan_says(DIALING), DIALING)  # and is written at the next plan after it
 
     def test_dialing_status_outside_the_window_says_when_it_opens(self):
         campaign = self.create_campaign(
