@@ -90,7 +90,6 @@ class DialerRunner:
         self.ami_options = ami_options or {}
         self.calls = {}  # uuid -> CallView, the calls in flight
         self.contacts = {}  # contact id -> ContactView of the calls in flight
-        self.statuses = {}  # campaign id -> CampaignStatus of the last plan
         self.ami = None
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -392,7 +391,6 @@ class DialerRunner:
             return
         self._start = plan.next_start
         self._planned_at = clock
-        self.statuses = dict(plan.statuses)
         for connect in plan.connects:
             self.calls[connect.call.uuid] = connect.call
             self._spawn(self._send_connect(connect))
@@ -423,11 +421,16 @@ class DialerRunner:
             self.store.record_device_states(env, taken.device_changes)
             if wrap_ups_over:
                 self.store.end_wrap_ups(env, now)
+            writable = self._statuses_due(campaign.id for campaign in campaigns)
             plan, claimed, contacts = (
-                self._plan(env, campaigns, in_flight, device_states) if campaigns else (None, [], {})
+                self._plan(env, campaigns, in_flight, device_states, writable)
+                if campaigns
+                else (None, [], {})
             )
             if plan is not None:
-                statuses = self._write_statuses(env, plan.statuses)
+                statuses = self._write_statuses(
+                    env, {cid: status for cid, status in plan.statuses.items() if cid in writable}
+                )
         return plan, claimed, contacts, statuses
 
     async def _in_turn_thread(self, work, *args):
@@ -479,10 +482,12 @@ class DialerRunner:
         if not getattr(answer, "success", False):
             _logger.warning("Asterisk refused to leave the message on call %s: %s", order.call.uuid, answer)
 
-    def _plan(self, env, campaigns, in_flight, device_states):
+    def _plan(self, env, campaigns, in_flight, device_states, writable):
         """Read the ready agents with a free phone, the calls of other servers that want agents
         they share with ours, their reserved contacts and the due contacts, let the engine decide
-        (``in_flight``: this host's calls in flight), claim its choices."""
+        (``in_flight``: this host's calls in flight), claim its choices. A campaign without a
+        ready agent can dial nothing: its due contacts are looked up only when its dialing status
+        may be written (``writable``), to tell "no agent ready" from "no contact due"."""
         now = self.clock()
         campaign_ids = [campaign.id for campaign in campaigns]
         agents = free_agents(self.store.load_ready_agents(env, campaign_ids), device_states)
@@ -495,8 +500,10 @@ class DialerRunner:
                 continue
             ready = sum(1 for agent in agents if campaign.id in agent.campaign_ids)
             ratio_cap = max(1, math.ceil(campaign.pacing.max_ratio))
-            # Without an agent, one contact tells "no agent ready" from "no contact due".
-            limits[campaign.id] = min(free_channels, ready * ratio_cap) + 2 if ready else 1
+            if ready:
+                limits[campaign.id] = min(free_channels, ready * ratio_cap) + 2
+            elif campaign.id in writable:  # one contact tells "no agent ready" from "no contact due"
+                limits[campaign.id] = 1
         due = self.store.due_contacts(env, limits, now)
         reserved = self.store.reserved_contacts(env, [agent.id for agent in agents], campaign_ids, now)
         state = planning.TurnState(
@@ -512,21 +519,21 @@ class DialerRunner:
             self.store.write_shared_agents(env, plan.shared_agents)
         return plan, claimed, contacts
 
+    def _statuses_due(self, campaign_ids):
+        """The campaigns whose dialing status a turn may write: a campaign's first at once, its
+        changes at most every ``refresh`` (at 500 agents on 50 campaigns one changes every few
+        calls: an UPDATE in 95 % of the turns, for a figure the dashboard shows)."""
+        if time.monotonic() - self._statuses_stored_at >= self.refresh:
+            return set(campaign_ids)
+        return {campaign_id for campaign_id in campaign_ids if campaign_id not in self._statuses_written}
+
     def _write_statuses(self, env, statuses):
-        """Write the campaigns' dialing statuses that changed since this host last wrote them: a
-        campaign's first at once, its changes at most every ``refresh`` (at 500 agents on 50
-        campaigns one changes every few calls: an UPDATE in 95 % of the turns, for a figure the
-        dashboard shows). ``no_contact_due`` runs until the next contact's due time, looked up
+        """Write the dialing statuses (of the campaigns ``_statuses_due``) that changed since this
+        host last wrote them. ``no_contact_due`` runs until the next contact's due time, looked up
         again only when the status begins, when the campaign's contacts moved, or once that time
         has passed."""
         now = self.clock()
         self._moved_since_statuses |= self.store.changes.campaigns
-        if time.monotonic() - self._statuses_stored_at < self.refresh:
-            statuses = {
-                campaign_id: status
-                for campaign_id, status in statuses.items()
-                if campaign_id not in self._statuses_written
-            }
         changed = self._moved_since_statuses
         self._moved_since_statuses = changed - statuses.keys()
         lookups = []

@@ -87,7 +87,8 @@ class TestDefectASharedAgents(DialerCase):
             runner._bucket = TokenBucket(50)
             campaigns = store.load_campaigns(TUESDAY_10AM)
             with store.env() as env:
-                decided, claimed, _contacts = runner._plan(env, campaigns, [], {})
+                writable = runner._statuses_due(campaign.id for campaign in campaigns)
+                decided, claimed, _contacts = runner._plan(env, campaigns, [], {}, writable)
             self.env.invalidate_all()
             return decided, claimed
 

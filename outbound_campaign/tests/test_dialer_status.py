@@ -7,6 +7,8 @@ from datetime import datetime, timedelta, timezone
 from odoo.tests import tagged
 
 from ..dialer.campaign_status import DIALING, NO_AGENT_READY, CampaignStatus
+from ..dialer.pacing import TokenBucket
+from ..host.pending import PendingWrites
 from ..host.runner import DialerRunner
 from ..host.store import DialerStore
 from .dialer_common import TUESDAY_10AM, DialerCase
@@ -91,7 +93,8 @@ class TestDialerStatus(DialerCase):
 
         def plan_says(reason):
             with store.env() as env:
-                keys = runner._write_statuses(env, {campaign.id: CampaignStatus(campaign.id, reason)})
+                due = runner._statuses_due([campaign.id])
+                keys = runner._write_statuses(env, {cid: CampaignStatus(cid, reason) for cid in due})
             runner._statuses_stored(keys, time.monotonic())
             campaign.invalidate_recordset()
             return campaign.dialing_status
@@ -100,6 +103,38 @@ class TestDialerStatus(DialerCase):
         self.assertEqual(plan_says(DIALING), NO_AGENT_READY)  # a change within the refresh waits
         runner.refresh = 0.0
         self.assertEqual(plan_says(DIALING), DIALING)  # and is written at the next plan after it
+
+    def test_a_campaign_without_a_ready_agent_is_read_only_when_its_status_may_be_written(self):
+        """Its due contacts tell "no agent ready" from "no contact due", nothing else: at 50
+        campaigns, looking them up at every turn was most of the due contacts' statement."""
+        away = self.env["outbound.agent"].create(
+            {"user_id": self.manager.id, "channel": "PJSIP/2099", "state": "paused"}
+        )
+        unstaffed = self.create_campaign("Unstaffed", agents=away, phones=[ALLOWED])
+        unstaffed.action_run_now()
+        self.env.flush_all()
+        store = DialerStore(self.registry, self.server.id, "test@localhost:0")
+        runner = DialerRunner(store, clock=self.frozen_clock(), refresh=3600.0)
+        self.assertTrue(store.acquire_lease(30))
+        runner._server, _link = store.load_server()
+        runner._bucket = TokenBucket(runner._server.max_calls_per_second)
+        looked_up = []
+        due_contacts = DialerStore.due_contacts
+
+        def recording_due_contacts(store, env, limits, now):
+            looked_up.append(set(limits))
+            return due_contacts(store, env, limits, now)
+
+        self.patch(DialerStore, "due_contacts", recording_due_contacts)
+        campaigns = store.load_campaigns(TUESDAY_10AM)
+        for _turn in range(2):
+            *_plan, statuses = runner._store_and_plan(
+                PendingWrites().take(), campaigns, False, TUESDAY_10AM, [], {}
+            )
+            runner._statuses_stored(statuses, time.monotonic())
+        self.assertEqual(looked_up, [{unstaffed.id}, set()])  # its first status, then not within refresh
+        unstaffed.invalidate_recordset()
+        self.assertEqual(unstaffed.dialing_status, NO_AGENT_READY)
 
     def test_dialing_status_outside_the_window_says_when_it_opens(self):
         campaign = self.create_campaign(
