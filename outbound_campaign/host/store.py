@@ -752,14 +752,30 @@ class DialerStore:
 
     def _record(self, cr, progress, finished, missed_agents, freed_agents):
         if progress:
+            on_line = {
+                call.agent_id: call.uuid for call in progress if call.agent_id and call.agent_answered_at
+            }
+            # One statement: the calls moved on, and each agent whose leg answered on the call,
+            # the count of calls they missed in a row started again.
             cr.execute(
                 SQL(
-                    """UPDATE outbound_call c
-                          SET state = v.state, answer_at = v.answer_at, connect_at = v.connect_at,
-                              agent_id = a.id, write_date = now() AT TIME ZONE 'UTC'
-                         FROM (VALUES %s) AS v(uuid, state, answer_at, connect_at, agent_id)
-                    LEFT JOIN outbound_agent a ON a.id = v.agent_id -- deleted meanwhile: no agent
-                        WHERE c.uuid = v.uuid AND c.state != 'ended'""",
+                    """WITH moved AS (
+                           UPDATE outbound_call c
+                              SET state = v.state, answer_at = v.answer_at, connect_at = v.connect_at,
+                                  agent_id = a.id, write_date = now() AT TIME ZONE 'UTC'
+                             FROM (VALUES %s) AS v(uuid, state, answer_at, connect_at, agent_id)
+                        LEFT JOIN outbound_agent a ON a.id = v.agent_id -- deleted meanwhile: no agent
+                            WHERE c.uuid = v.uuid AND c.state != 'ended'
+                       ), on_line AS (
+                           UPDATE outbound_agent a
+                              SET state = 'on_call', state_changed_at = now() AT TIME ZONE 'UTC',
+                                  missed_call_count = 0,
+                                  current_call_id = (SELECT id FROM outbound_call WHERE uuid = v.uuid)
+                             FROM unnest(%s::int[], %s::varchar[]) AS v(agent_id, uuid)
+                            WHERE a.id = v.agent_id AND a.state = 'ringing'
+                        RETURNING a.id
+                       )
+                       SELECT id FROM on_line""",
                     SQL(", ").join(
                         SQL(
                             "(%s, %s, %s::timestamp, %s::timestamp, %s::int)",
@@ -771,28 +787,12 @@ class DialerStore:
                         )
                         for call in progress
                     ),
+                    list(on_line),
+                    list(on_line.values()),
                 )
             )
+            self.changes.agents.update(row[0] for row in cr.fetchall())
             self.changes.campaigns.update(call.campaign_id for call in progress)
-            on_line = {
-                call.agent_id: call.uuid for call in progress if call.agent_id and call.agent_answered_at
-            }
-            if on_line:
-                # An answered agent leg: on the call, and the count of calls missed in a row
-                # starts again.
-                cr.execute(
-                    SQL(
-                        """UPDATE outbound_agent a
-                              SET state = 'on_call', state_changed_at = now() AT TIME ZONE 'UTC',
-                                  missed_call_count = 0,
-                                  current_call_id = (SELECT id FROM outbound_call WHERE uuid = v.uuid)
-                             FROM (VALUES %s) AS v(agent_id, uuid)
-                            WHERE a.id = v.agent_id AND a.state = 'ringing'
-                        RETURNING a.id""",
-                        SQL(", ").join(SQL("(%s::int, %s)", agent, uuid) for agent, uuid in on_line.items()),
-                    )
-                )
-                self.changes.agents.update(row[0] for row in cr.fetchall())
         missed = set(missed_agents)
         if finished:
             missed |= self._store_results(cr, finished)
