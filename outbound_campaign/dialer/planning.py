@@ -220,15 +220,30 @@ def plan(state: TurnState, bucket: TokenBucket, new_uuid: Callable[[], str], sta
     now, server = require_aware(state.now), state.server
     running = sorted((c for c in state.campaigns if c.server_id == server.id), key=lambda c: c.id)
     by_id = {campaign.id: campaign for campaign in running}
-    calls = list(state.calls)
-    in_flight = [call for call in calls if call.in_flight and call.server_id == server.id]
+    # One pass over the calls (hundreds at a large site, every turn): this server's in flight,
+    # those of them that may want an agent, and the client-first calls of other servers' campaigns
+    # that want the agents they share with ours (their pacing is not known here: they hold one
+    # agent per call, the most any ratio asks).
+    in_flight: list[CallView] = []
+    wanting: list[CallView] = []
+    elsewhere: Counter[int] = Counter()
+    for call in state.calls:
+        if not call.in_flight:
+            continue
+        if call.server_id != server.id:
+            if _wants_an_agent(call):
+                elsewhere[call.campaign_id] += 1
+            continue
+        in_flight.append(call)
+        if _wants_an_agent(call):
+            wanting.append(call)
     busy_agents = {call.agent_id for call in in_flight if call.agent_id is not None}
     free = sorted((a for a in state.agents if a.id not in busy_agents), key=lambda a: (a.ready_since, a.id))
 
     connects: list[ConnectAgentOrder] = []
     taken: set[int] = set()
     waiting = sorted(
-        (call for call in in_flight if _waiting_for_agent(call) and call.campaign_id in by_id),
+        (call for call in wanting if _waiting_for_agent(call) and call.campaign_id in by_id),
         key=lambda call: (call.answered_at or now, call.uuid),
     )
     for call in waiting:
@@ -258,16 +273,7 @@ def plan(state: TurnState, bucket: TokenBucket, new_uuid: Callable[[], str], sta
         for campaign in running
     }
     bridging = {connect.call.uuid for connect in connects}
-    unconnected = Counter(
-        call.campaign_id for call in in_flight if call.uuid not in bridging and _wants_an_agent(call)
-    )
-    # The client-first calls of other servers' campaigns want the agents they share with ours;
-    # their pacing is not known here: they hold one agent per call, the most any ratio asks.
-    elsewhere = Counter(
-        call.campaign_id
-        for call in calls
-        if call.server_id != server.id and call.in_flight and _wants_an_agent(call)
-    )
+    unconnected = Counter(call.campaign_id for call in wanting if call.uuid not in bridging)
     held = hold_agents(
         free,
         {cid: agents_held(count, ratios[cid]) for cid, count in sorted(unconnected.items()) if cid in by_id}
