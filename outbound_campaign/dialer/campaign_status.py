@@ -25,8 +25,8 @@ PREVIEW = "preview"
 @dataclass(frozen=True)
 class CampaignStatus:
     """Why a campaign dials or not, as the dashboard shows it. The host writes it on the campaign
-    after each plan (``dialing_status`` = ``reason``, ``dialing_status_until``, ``dial_ratio``,
-    ``dialing_status_at``), only when it changed.
+    (``dialing_status`` = ``reason``, ``dialing_status_until``, ``dial_ratio``,
+    ``dialing_status_at``) only when it changed: its first at once, then at most every refresh.
 
     ``reason``, the first that explains the campaign's dialling, in the order a manager checks:
 

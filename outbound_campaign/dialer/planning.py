@@ -52,6 +52,10 @@ class TurnState:
     this server's (they hold agents too); ``due_contacts`` per campaign, ordered by
     ``next_attempt_at``, a few more than agents (the host's indexed query: contacts are never
     scanned here); ``reserved`` per agent, their due reserved contacts in due order.
+
+    A campaign no ready agent serves can dial nothing: the host may leave its due contacts out
+    (it reads them when it writes the campaign's status), and its status in the plan then says
+    ``no_contact_due`` whatever its contacts.
     """
 
     now: datetime
@@ -225,7 +229,7 @@ def plan(state: TurnState, bucket: TokenBucket, new_uuid: Callable[[], str], sta
     # that want the agents they share with ours (their pacing is not known here: they hold one
     # agent per call, the most any ratio asks).
     in_flight: list[CallView] = []
-    wanting: list[CallView] = []
+    calls_wanting: list[CallView] = []
     elsewhere: Counter[int] = Counter()
     for call in state.calls:
         if not call.in_flight:
@@ -236,14 +240,14 @@ def plan(state: TurnState, bucket: TokenBucket, new_uuid: Callable[[], str], sta
             continue
         in_flight.append(call)
         if _wants_an_agent(call):
-            wanting.append(call)
+            calls_wanting.append(call)
     busy_agents = {call.agent_id for call in in_flight if call.agent_id is not None}
     free = sorted((a for a in state.agents if a.id not in busy_agents), key=lambda a: (a.ready_since, a.id))
 
     connects: list[ConnectAgentOrder] = []
     taken: set[int] = set()
     waiting = sorted(
-        (call for call in wanting if _waiting_for_agent(call) and call.campaign_id in by_id),
+        (call for call in calls_wanting if _waiting_for_agent(call) and call.campaign_id in by_id),
         key=lambda call: (call.answered_at or now, call.uuid),
     )
     for call in waiting:
@@ -273,7 +277,7 @@ def plan(state: TurnState, bucket: TokenBucket, new_uuid: Callable[[], str], sta
         for campaign in running
     }
     bridging = {connect.call.uuid for connect in connects}
-    unconnected = Counter(call.campaign_id for call in wanting if call.uuid not in bridging)
+    unconnected = Counter(call.campaign_id for call in calls_wanting if call.uuid not in bridging)
     held = hold_agents(
         free,
         {cid: agents_held(count, ratios[cid]) for cid, count in sorted(unconnected.items()) if cid in by_id}

@@ -106,12 +106,15 @@ class TestDialerStatus(DialerCase):
 
     def test_a_campaign_without_a_ready_agent_is_read_only_when_its_status_may_be_written(self):
         """Its due contacts tell "no agent ready" from "no contact due", nothing else: at 50
-        campaigns, looking them up at every turn was most of the due contacts' statement."""
+        campaigns, looking them up at every turn was most of the due contacts' statement. A
+        campaign with a ready agent is looked up at every turn."""
         away = self.env["outbound.agent"].create(
             {"user_id": self.manager.id, "channel": "PJSIP/2099", "state": "paused"}
         )
         unstaffed = self.create_campaign("Unstaffed", agents=away, phones=[ALLOWED])
-        unstaffed.action_run_now()
+        staffed = self.create_campaign("Staffed", agents=self.agent, phones=[BANNED])
+        staffed.contact_ids.next_attempt_at = (TUESDAY_10AM + timedelta(hours=1)).replace(tzinfo=None)
+        (unstaffed | staffed).action_run_now()
         self.env.flush_all()
         store = DialerStore(self.registry, self.server.id, "test@localhost:0")
         runner = DialerRunner(store, clock=self.frozen_clock(), refresh=3600.0)
@@ -127,14 +130,22 @@ class TestDialerStatus(DialerCase):
 
         self.patch(DialerStore, "due_contacts", recording_due_contacts)
         campaigns = store.load_campaigns(TUESDAY_10AM)
-        for _turn in range(2):
+
+        def turn():
             *_plan, statuses = runner._store_and_plan(
                 PendingWrites().take(), campaigns, False, TUESDAY_10AM, [], {}
             )
             runner._statuses_stored(statuses, time.monotonic())
-        self.assertEqual(looked_up, [{unstaffed.id}, set()])  # its first status, then not within refresh
-        unstaffed.invalidate_recordset()
+
+        turn()  # the first statuses: at once
+        turn()  # within the refresh
+        runner.refresh = 0.0
+        turn()  # the refresh is over
+        both = {unstaffed.id, staffed.id}
+        self.assertEqual(looked_up, [both, {staffed.id}, both])
+        (unstaffed | staffed).invalidate_recordset()
         self.assertEqual(unstaffed.dialing_status, NO_AGENT_READY)
+        self.assertEqual(staffed.dialing_status, "no_contact_due")
 
     def test_dialing_status_outside_the_window_says_when_it_opens(self):
         campaign = self.create_campaign(
