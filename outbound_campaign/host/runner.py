@@ -104,7 +104,7 @@ class DialerRunner:
         self._dashboard = PendingNotices()
         self._agents_changed = PendingNotices(AGENT_INTERVAL)  # their consoles not yet told
         self._statuses_written = {}  # campaign id -> (reason, until, ratio) last written
-        self._statuses_stored_at = 0.0
+        self._statuses_reviewed_at = 0.0  # when a turn last had every campaign's status to write
         self._moved_since_statuses = set()  # campaigns whose contacts moved since then
         self._housekept_at = 0.0
         self._planned_at = 0.0
@@ -358,9 +358,10 @@ class DialerRunner:
         # transaction runs change the host's own maps, never these.
         in_flight = [call for call in self.calls.values() if call.in_flight] if campaigns else []
         device_states = dict(self.device_states) if campaigns else {}
+        writable = self._statuses_due((campaign.id for campaign in campaigns), clock)
         try:
             plan, claimed, contacts, statuses = await self._in_turn_thread(
-                self._store_and_plan, taken, campaigns, wrap_ups_over, now, in_flight, device_states
+                self._store_and_plan, taken, campaigns, writable, wrap_ups_over, now, in_flight, device_states
             )
         except Exception as exc:
             # Rolled back whole: keep what was to be stored for the next turn, send nothing.
@@ -377,7 +378,7 @@ class DialerRunner:
         self._one_by_one = False
         self._agents_changed.add(self.store.changes.agents)
         self._dashboard.add(self.store.changes.campaigns)
-        self._statuses_stored(statuses, clock)
+        self._statuses_stored(statuses, clock, reviewed=plan is not None and len(writable) == len(campaigns))
         self._wrap_ups_end = (
             [end for end in self._wrap_ups_end if end > now] if wrap_ups_over else self._wrap_ups_end
         )
@@ -402,9 +403,10 @@ class DialerRunner:
         # the browsers costs a transaction and a NOTIFY, which no call should wait for.
         self._notify_if_due()
 
-    def _store_and_plan(self, taken, campaigns, wrap_ups_over, now, in_flight, device_states):
+    def _store_and_plan(self, taken, campaigns, writable, wrap_ups_over, now, in_flight, device_states):
         """The turn's transaction (on the turns' thread): returns the plan (None if not
-        dialling), the calls claimed, the contacts read and the dialing statuses written."""
+        dialling), the calls claimed, the contacts read and the dialing statuses written (of the
+        campaigns in ``writable``, :meth:`_statuses_due`)."""
         self.store.changes.clear()
         statuses = {}
         # Nothing is written by a host that lost the server: the lease is checked first.
@@ -421,7 +423,6 @@ class DialerRunner:
             self.store.record_device_states(env, taken.device_changes)
             if wrap_ups_over:
                 self.store.end_wrap_ups(env, now)
-            writable = self._statuses_due(campaign.id for campaign in campaigns)
             plan, claimed, contacts = (
                 self._plan(env, campaigns, in_flight, device_states, writable)
                 if campaigns
@@ -519,11 +520,11 @@ class DialerRunner:
             self.store.write_shared_agents(env, plan.shared_agents)
         return plan, claimed, contacts
 
-    def _statuses_due(self, campaign_ids):
+    def _statuses_due(self, campaign_ids, clock):
         """The campaigns whose dialing status a turn may write: a campaign's first at once, its
         changes at most every ``refresh`` (at 500 agents on 50 campaigns one changes every few
         calls: an UPDATE in 95 % of the turns, for a figure the dashboard shows)."""
-        if time.monotonic() - self._statuses_stored_at >= self.refresh:
+        if clock - self._statuses_reviewed_at >= self.refresh:
             return set(campaign_ids)
         return {campaign_id for campaign_id in campaign_ids if campaign_id not in self._statuses_written}
 
@@ -564,12 +565,14 @@ class DialerRunner:
         self.store.write_statuses(env, to_write, now)
         return keys
 
-    def _statuses_stored(self, keys, clock):
-        """Once the turn that wrote them is committed: the statuses written (``_write_statuses``'
-        keys), and when (``time.monotonic()``) if any was."""
-        if keys:
-            self._statuses_written.update(keys)
-            self._statuses_stored_at = clock
+    def _statuses_stored(self, keys, clock, reviewed):
+        """Once the turn is committed: the statuses it wrote (``_write_statuses``' keys), and,
+        if it had every campaign's status to write (``reviewed``), when (``time.monotonic()``),
+        written or unchanged: the next review is a ``refresh`` later, its agentless campaigns'
+        due contacts not read before."""
+        self._statuses_written.update(keys)
+        if reviewed:
+            self._statuses_reviewed_at = clock
 
     def _notify_if_due(self):
         """Once the turn's transaction is committed: tell the consoles of the agents whose state

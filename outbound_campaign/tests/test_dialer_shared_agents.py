@@ -1,3 +1,4 @@
+import time
 from datetime import timedelta
 
 from odoo import fields
@@ -87,7 +88,7 @@ class TestDefectASharedAgents(DialerCase):
             runner._bucket = TokenBucket(50)
             campaigns = store.load_campaigns(TUESDAY_10AM)
             with store.env() as env:
-                writable = runner._statuses_due(campaign.id for campaign in campaigns)
+                writable = runner._statuses_due((campaign.id for campaign in campaigns), time.monotonic())
                 decided, claimed, _contacts = runner._plan(env, campaigns, [], {}, writable)
             self.env.invalidate_all()
             return decided, claimed

@@ -92,10 +92,11 @@ class TestDialerStatus(DialerCase):
         runner = DialerRunner(store, clock=self.frozen_clock(), refresh=3600.0)
 
         def plan_says(reason):
+            clock = time.monotonic()
             with store.env() as env:
-                due = runner._statuses_due([campaign.id])
+                due = runner._statuses_due([campaign.id], clock)
                 keys = runner._write_statuses(env, {cid: CampaignStatus(cid, reason) for cid in due})
-            runner._statuses_stored(keys, time.monotonic())
+            runner._statuses_stored(keys, clock, reviewed=bool(due))
             campaign.invalidate_recordset()
             return campaign.dialing_status
 
@@ -107,7 +108,8 @@ class TestDialerStatus(DialerCase):
     def test_a_campaign_without_a_ready_agent_is_read_only_when_its_status_may_be_written(self):
         """Its due contacts tell "no agent ready" from "no contact due", nothing else: at 50
         campaigns, looking them up at every turn was most of the due contacts' statement. A
-        campaign with a ready agent is looked up at every turn."""
+        campaign with a ready agent is looked up at every turn. A refresh that changes no status
+        counts all the same: the next is a refresh later."""
         away = self.env["outbound.agent"].create(
             {"user_id": self.manager.id, "channel": "PJSIP/2099", "state": "paused"}
         )
@@ -131,18 +133,20 @@ class TestDialerStatus(DialerCase):
         self.patch(DialerStore, "due_contacts", recording_due_contacts)
         campaigns = store.load_campaigns(TUESDAY_10AM)
 
-        def turn():
+        def turn(clock):
+            writable = runner._statuses_due((campaign.id for campaign in campaigns), clock)
             *_plan, statuses = runner._store_and_plan(
-                PendingWrites().take(), campaigns, False, TUESDAY_10AM, [], {}
+                PendingWrites().take(), campaigns, writable, False, TUESDAY_10AM, [], {}
             )
-            runner._statuses_stored(statuses, time.monotonic())
+            runner._statuses_stored(statuses, clock, reviewed=len(writable) == len(campaigns))
 
-        turn()  # the first statuses: at once
-        turn()  # within the refresh
-        runner.refresh = 0.0
-        turn()  # the refresh is over
+        turn(10.0)  # the first statuses: at once
+        turn(20.0)  # within the refresh
+        turn(3700.0)  # the refresh is over: no status changes
+        turn(3710.0)  # so the next refresh is an hour after that one
+        turn(7300.0)
         both = {unstaffed.id, staffed.id}
-        self.assertEqual(looked_up, [both, {staffed.id}, both])
+        self.assertEqual(looked_up, [both, {staffed.id}, both, {staffed.id}, both])
         (unstaffed | staffed).invalidate_recordset()
         self.assertEqual(unstaffed.dialing_status, NO_AGENT_READY)
         self.assertEqual(staffed.dialing_status, "no_contact_due")
