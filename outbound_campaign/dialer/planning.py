@@ -55,7 +55,8 @@ class TurnState:
 
     A campaign no ready agent serves can dial nothing: the host may leave its due contacts out
     (it reads them when it writes the campaign's status), and its status in the plan then says
-    ``no_contact_due`` whatever its contacts.
+    ``no_contact_due`` whatever its contacts. ``statuses_wanted``: the campaigns whose dialing
+    status the plan says (the host writes them at most every few seconds); None for all.
     """
 
     now: datetime
@@ -65,6 +66,7 @@ class TurnState:
     calls: Sequence[CallView]
     due_contacts: Mapping[int, Sequence[ContactView]]
     reserved: Mapping[int, Sequence[ContactView]] = field(default_factory=dict)
+    statuses_wanted: frozenset[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -331,6 +333,7 @@ def plan(state: TurnState, bucket: TokenBucket, new_uuid: Callable[[], str], sta
     statuses = {
         campaign.id: campaign_status(now, campaign, dialled[campaign.id], demand, pools, unreserved, ratios)
         for campaign, demand in zip(order, demands, strict=True)
+        if state.statuses_wanted is None or campaign.id in state.statuses_wanted
     }
     counted = [agent for agents in held.values() for agent in agents]
     counted += [agent for campaign in order if dialled[campaign.id] for agent in allocated[campaign.id]]
