@@ -110,6 +110,7 @@ class DialerRunner:
         self._planned_at = 0.0
         self._timeouts_at = 0.0
         self._requests_at = 0.0
+        self._serving = False  # Odoo's requests are being taken on another thread
         self._recordings_directory = ""
         self._wrap_ups_end = []  # ends of the wrap-ups this host started, not yet over
         self._unfinished = {}  # uuid -> CallResult whose contact or campaign could not be read yet
@@ -465,16 +466,38 @@ class DialerRunner:
         return await asyncio.get_running_loop().run_in_executor(self._turn_thread, work, *args)
 
     def _serve_requests_if_due(self):
-        """Now and then (every ``refresh``), in one short transaction of its own: what Odoo asks
-        of this host. The agents' Leave message requests (each one Redirect) and the supervisors'
-        listen-ins (each one Originate), taken and marked sent, then sent after the commit; and
-        the recorded calls' files, attached. A call this host does not follow, or whose channels
-        it has not seen, gets no Redirect. A recordings failure is logged and tried again later
-        (its savepoint rolled back): it holds up neither the requests nor the dialling."""
-        if time.monotonic() - self._requests_at < self.refresh:
+        """Now and then (every ``refresh``), in one short transaction of its own on another thread
+        (the loop waited a few ms for it, as for a turn): what Odoo asks of this host. The agents'
+        Leave message requests (each one Redirect) and the supervisors' listen-ins (each one
+        Originate), taken and marked sent, then sent after the commit; and the recorded calls'
+        files, attached. A call this host does not follow, or whose channels it has not seen, gets
+        no Redirect. A recordings failure is logged and tried again later (its savepoint rolled
+        back): it holds up neither the requests nor the dialling."""
+        if self._serving or time.monotonic() - self._requests_at < self.refresh:
             return
         self._requests_at = time.monotonic()
         take = self.ami.connected and self._reconciled and not self._stopping.is_set()
+        self._serving = True
+        self._spawn(self._serve_requests(take))
+
+    async def _serve_requests(self, take):
+        try:
+            leave_messages, supervisions = await self._off_the_loop(self._take_requests, take)
+        finally:
+            self._serving = False
+        for supervision in supervisions:
+            self._spawn(self._send_supervision(*supervision))
+        for call_uuid in leave_messages:
+            try:
+                order = LeaveMessageOrder(self.calls[call_uuid])
+            except (KeyError, ValueError) as exc:
+                _logger.warning("Leave message on call %s not sent: %s", call_uuid, exc)
+                continue
+            self._spawn(self._send_leave_message(order))
+
+    def _take_requests(self, take):
+        """The transaction of :meth:`_serve_requests_if_due`: the requests taken (if ``take``)
+        and the recordings attached; returns the leave messages' calls and the listen-ins."""
         with self.store.env() as env:
             leave_messages = take_requests(env, self.store.server_id) if take else []
             supervisions = self.store.take_supervisions(env) if take else []
@@ -487,15 +510,7 @@ class DialerRunner:
                 _logger.exception(
                     "Recordings of dialer server %s: turn failed, tried again later", self.store.server_id
                 )
-        for supervision in supervisions:
-            self._spawn(self._send_supervision(*supervision))
-        for call_uuid in leave_messages:
-            try:
-                order = LeaveMessageOrder(self.calls[call_uuid])
-            except (KeyError, ValueError) as exc:
-                _logger.warning("Leave message on call %s not sent: %s", call_uuid, exc)
-                continue
-            self._spawn(self._send_leave_message(order))
+        return leave_messages, supervisions
 
     async def _send_leave_message(self, order):
         try:
