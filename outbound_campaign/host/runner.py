@@ -110,7 +110,7 @@ class DialerRunner:
         self._planned_at = 0.0
         self._timeouts_at = 0.0
         self._requests_at = 0.0
-        self._serving = False  # Odoo's requests are being taken on another thread
+        self._serving = None  # the task taking Odoo's requests on another thread, if one is
         self._recordings_directory = ""
         self._wrap_ups_end = []  # ends of the wrap-ups this host started, not yet over
         self._unfinished = {}  # uuid -> CallResult whose contact or campaign could not be read yet
@@ -120,7 +120,9 @@ class DialerRunner:
         self._start = 0
         self._campaigns = []
         self._campaigns_at = None  # never loaded
-        self._reloading = False  # a load of the campaigns is under way on another thread
+        # While a load of the campaigns runs on another thread: the calls ended meanwhile, counted
+        # again after it (the load may not have seen them: a few counted twice, never none).
+        self._ended_while_loading = None
         self._server = None
         self._bucket = None
         self._turn_thread = None  # where the turns' transactions run, one at a time
@@ -213,6 +215,8 @@ class DialerRunner:
 
     async def _shutdown(self):
         """Stop dialling; calls in flight keep their AstDB record, reconciled by the next host."""
+        if self._serving is not None:  # the requests it takes are marked sent: they are sent
+            await asyncio.gather(self._serving, return_exceptions=True)
         if self.ami is not None:
             await self.ami.close()
         for task in list(self._tasks):
@@ -304,33 +308,37 @@ class DialerRunner:
     def _reload_campaigns_if_due(self):
         """The running campaigns, reloaded every ``refresh`` seconds on another thread, the turns
         going on meanwhile with the last load: at 50 campaigns a load takes a few milliseconds, for
-        which the loop held up every turn and every agent freed (a hundredth of the time: the p99)."""
-        if self._reloading or (
-            self._campaigns_at is not None and time.monotonic() - self._campaigns_at < self.refresh
-        ):
+        which the loop held up every turn and every agent freed (a hundredth of the time: the p99).
+        The first load is awaited: there is nothing to dial before it."""
+        if self._campaigns_at is None:
+            self._campaigns_loaded(self.store.load_campaigns(self.clock()), {})
             return
-        self._reloading = True
+        if self._ended_while_loading is not None or time.monotonic() - self._campaigns_at < self.refresh:
+            return
+        self._ended_while_loading = {}
         self._spawn(self._reload_campaigns())
 
     async def _reload_campaigns(self):
         try:
-            self._campaigns_loaded(await self._off_the_loop(self.store.load_campaigns, self.clock()))
+            campaigns = await self._off_the_loop(self.store.load_campaigns, self.clock())
         except Exception:
             _logger.exception("Campaigns of dialer server %s not reloaded: tried again", self.store.server_id)
-            self._campaigns_at = time.monotonic()  # after a refresh, not at every turn
-        finally:
-            self._reloading = False
+            self._campaigns_at = time.monotonic()  # a refresh later, not at every turn
+            self._ended_while_loading = None
+            return
+        self._campaigns_loaded(campaigns, self._ended_while_loading)
+        self._ended_while_loading = None
 
-    def _campaigns_loaded(self, campaigns):
+    def _campaigns_loaded(self, campaigns, ended_since):
         self._campaigns = campaigns
         self._campaigns_at = time.monotonic()
-        self._ended_since_load = {}
+        self._ended_since_load = ended_since
 
     def _load_campaigns(self):
         """The running campaigns as last loaded (at once if never); between two loads, their
         pacing counts grow with every call that ends, so that pacing reacts at once."""
         if self._campaigns_at is None:
-            self._campaigns_loaded(self.store.load_campaigns(self.clock()))
+            self._reload_campaigns_if_due()
         return [
             replace(campaign, stats=self._ended_since_load[campaign.id].add_to(campaign.stats))
             if campaign.id in self._ended_since_load
@@ -473,18 +481,23 @@ class DialerRunner:
         files, attached. A call this host does not follow, or whose channels it has not seen, gets
         no Redirect. A recordings failure is logged and tried again later (its savepoint rolled
         back): it holds up neither the requests nor the dialling."""
-        if self._serving or time.monotonic() - self._requests_at < self.refresh:
+        if self._serving is not None or time.monotonic() - self._requests_at < self.refresh:
             return
         self._requests_at = time.monotonic()
         take = self.ami.connected and self._reconciled and not self._stopping.is_set()
-        self._serving = True
-        self._spawn(self._serve_requests(take))
+        self._serving = asyncio.get_running_loop().create_task(self._serve_requests(take))
 
     async def _serve_requests(self, take):
         try:
             leave_messages, supervisions = await self._off_the_loop(self._take_requests, take)
+        except LeaseLost as exc:  # the next holder takes them
+            _logger.warning("Requests of dialer server %s not taken: %s", self.store.server_id, exc)
+            return
+        except Exception:
+            _logger.exception("Requests of dialer server %s not served: tried again", self.store.server_id)
+            return
         finally:
-            self._serving = False
+            self._serving = None
         for supervision in supervisions:
             self._spawn(self._send_supervision(*supervision))
         for call_uuid in leave_messages:
@@ -499,6 +512,8 @@ class DialerRunner:
         """The transaction of :meth:`_serve_requests_if_due`: the requests taken (if ``take``)
         and the recordings attached; returns the leave messages' calls and the listen-ins."""
         with self.store.env() as env:
+            if take:  # only by the holder: a host that lost the server leaves them to the next
+                self.store.check_lease(env)
             leave_messages = take_requests(env, self.store.server_id) if take else []
             supervisions = self.store.take_supervisions(env) if take else []
             try:
@@ -817,5 +832,11 @@ class DialerRunner:
             )
         self._pending.progress.pop(result.uuid, None)
         self._pending.finished.append(FinishedCall(result, decision, agent_next, missed))
-        self._ended_since_load.setdefault(result.campaign_id, PacingCount()).count(result.outcome)
+        self._count_ended(result.campaign_id, result.outcome)
         self._wake.set()
+
+    def _count_ended(self, campaign_id, outcome):
+        """A call ended: counted in its campaign's pacing at once, until the next load reads it."""
+        for ended in (self._ended_since_load, self._ended_while_loading):
+            if ended is not None:
+                ended.setdefault(campaign_id, PacingCount()).count(outcome)

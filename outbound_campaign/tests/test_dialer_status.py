@@ -1,12 +1,14 @@
 """What the dialer host tells: the do-not-call list at dial time, the campaigns' dialing status,
 the live notifications of the managers' dashboards."""
 
+import asyncio
 import time
 from datetime import datetime, timedelta, timezone
 
 from odoo.tests import tagged
 
 from ..dialer.campaign_status import DIALING, NO_AGENT_READY, CampaignStatus
+from ..dialer.outcomes import Outcome
 from ..dialer.pacing import TokenBucket
 from ..host.pending import PendingWrites
 from ..host.runner import DialerRunner
@@ -183,3 +185,21 @@ class TestDialerStatus(DialerCase):
             {"agent_id": self.agent.id, "state": "ringing"},
             self.bus_payloads("outbound_campaign/agent", self.agent.user_id.partner_id),
         )
+
+    def test_a_call_ended_while_the_campaigns_reload_counts_in_the_pacing_after_it(self):
+        """The reload runs beside the turns: an abandon it may not have read still counts."""
+        campaign = self.create_campaign("Reloaded", agents=self.agent, phones=[ALLOWED])
+        campaign.action_run_now()
+        self.env.flush_all()
+        store = DialerStore(self.registry, self.server.id, "test@localhost:0")
+        runner = DialerRunner(store, clock=self.frozen_clock(), refresh=0.0)
+
+        async def ended_while_reloading():
+            runner._reload_campaigns_if_due()  # the first load, awaited
+            runner._reload_campaigns_if_due()  # the next, on another thread (a task here)
+            runner._count_ended(campaign.id, Outcome.ABANDONED)
+            await asyncio.gather(*runner._tasks)
+            return runner._load_campaigns()
+
+        (view,) = asyncio.run(ended_while_reloading())
+        self.assertEqual((view.stats.answered, view.stats.abandoned), (1, 1))
