@@ -225,7 +225,9 @@ def bench_throughput(registry, seconds=10.0, profile=None):
         seed=2, time_scale=0.0005, ring_time=(0.0, 2.0), agent_ring_time=(0.0, 1.0), talk_time=(0.0, 4.0)
     )
     with run_in_thread(scenario) as sim:
-        ceiling = asyncio.run(raw_originates(sim.port, 3.0))
+        # The bare client before and after the dialer, the mean of both: one 3 s burst before it
+        # alone swung from 1,300 to 2,400 a second between runs, the dialer's rate not moving.
+        ceilings = [asyncio.run(raw_originates(sim.port, 3.0))]
         before = len(sim.actions("Originate"))
         world = processes().CommittedWorld(sim.port, contacts=20_000, agents=150, prefix="Rate")
         try:
@@ -250,6 +252,8 @@ def bench_throughput(registry, seconds=10.0, profile=None):
                 processes().stop(dialer)
         finally:
             world.destroy()
+        ceilings.append(asyncio.run(raw_originates(sim.port, 3.0)))
+    ceiling = sum(ceilings) / len(ceilings)
     rate = count / elapsed
     cpu = (cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system) / elapsed
     print(
@@ -259,7 +263,8 @@ def bench_throughput(registry, seconds=10.0, profile=None):
     )
     ratio = rate / ceiling
     print(
-        f"  baseline bare AMI client into the same simulator: {ceiling:.0f}/s; ratio {ratio:.2f} "
+        f"  baseline bare AMI client into the same simulator: {ceiling:.0f}/s "
+        f"(mean of {ceilings[0]:.0f}/s before the dialer and {ceilings[1]:.0f}/s after); ratio {ratio:.2f} "
         f"(goal >= {GOAL_THROUGHPUT_RATIO} at CPU <= {GOAL_THROUGHPUT_CPU:.0f} core: "
         f"{'met' if ratio >= GOAL_THROUGHPUT_RATIO and cpu <= GOAL_THROUGHPUT_CPU else 'NOT met'})"
     )
