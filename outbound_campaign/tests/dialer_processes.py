@@ -50,7 +50,9 @@ class Committed:
 class CommittedWorld(Committed):
     """A dialer server, agents and a running campaign, committed; removed by :meth:`destroy`."""
 
-    def __init__(self, port, contacts, agents, prefix, campaign_type="agent_first"):
+    def __init__(
+        self, port, contacts, agents, prefix, campaign_type="agent_first", max_calls_per_second=1000
+    ):
         super().__init__()
         with self.env() as env:
             self.server_id = (
@@ -63,7 +65,7 @@ class CommittedWorld(Committed):
                         "username": "dialer",
                         "secret": "dialer-secret",
                         "max_channels": 200,
-                        "max_calls_per_second": 1000,
+                        "max_calls_per_second": max_calls_per_second,
                     }
                 )
                 .id
