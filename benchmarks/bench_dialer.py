@@ -226,7 +226,7 @@ def bench_throughput(registry, seconds=10.0, profile=None):
     )
     with run_in_thread(scenario) as sim:
         # The bare client before and after the dialer, the mean of both: one 3 s burst before it
-        # alone swung from 1,300 to 2,400 a second between runs, the dialer's rate not moving.
+        # alone swung from 1,300 to 2,400 a second between runs.
         ceilings = [asyncio.run(raw_originates(sim.port, 3.0))]
         before = len(sim.actions("Originate"))
         # The server's limit far above what one process can place: the figure is the process's.

@@ -234,7 +234,7 @@ class DialerRunner:
                 _logger.exception("Could not store the last results of server %s", self.store.server_id)
             self.store.release_lease()
         if self._turn_thread is not None:
-            await self._in_turn_thread(self.store.close_turn_cursor)
+            await self._off_the_loop(self.store.close_turn_cursor, executor=self._turn_thread)
             self._turn_thread.shutdown()
 
     async def _sleep(self, seconds):
@@ -387,8 +387,16 @@ class DialerRunner:
         device_states = dict(self.device_states) if campaigns else {}
         writable = self._statuses_due((campaign.id for campaign in campaigns), clock)
         try:
-            plan, claimed, contacts, statuses = await self._in_turn_thread(
-                self._store_and_plan, taken, campaigns, writable, wrap_ups_over, now, in_flight, device_states
+            plan, claimed, contacts, statuses = await self._off_the_loop(
+                self._store_and_plan,
+                taken,
+                campaigns,
+                writable,
+                wrap_ups_over,
+                now,
+                in_flight,
+                device_states,
+                executor=self._turn_thread,
             )
         except Exception as exc:
             # Rolled back whole: keep what was to be stored for the next turn, send nothing.
@@ -459,19 +467,13 @@ class DialerRunner:
                 statuses = self._write_statuses(env, plan.statuses)
         return plan, claimed, contacts, statuses
 
-    async def _off_the_loop(self, work, *args):
-        """``work(*args)`` on a thread of the default pool, in a transaction of its own, beside the
-        turns; inline in tests, whose one connection serves the test's own thread only."""
-        if self.store.one_connection:
-            return work(*args)
-        return await asyncio.get_running_loop().run_in_executor(None, work, *args)
-
-    async def _in_turn_thread(self, work, *args):
-        """``work(*args)`` on the turns' thread, the turns' cursor's only user; inline in tests,
+    async def _off_the_loop(self, work, *args, executor=None):
+        """``work(*args)`` on ``executor``: the turns' thread (the turns' cursor's only user), or a
+        thread of the default pool, in a transaction of its own beside the turns; inline in tests,
         whose one connection serves the test's own thread only."""
         if self.store.one_connection:
             return work(*args)
-        return await asyncio.get_running_loop().run_in_executor(self._turn_thread, work, *args)
+        return await asyncio.get_running_loop().run_in_executor(executor, work, *args)
 
     def _serve_requests_if_due(self):
         """Now and then (every ``refresh``), in one short transaction of its own on another thread
